@@ -1,0 +1,311 @@
+import uuid
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+# First path segments the site uses itself; a conference slug may not take them.
+RESERVED_SLUGS = frozenset(
+    {
+        "accessibility",
+        "accounts",
+        "admin",
+        "api",
+        "healthz",
+        "i18n",
+        "media",
+        "static",
+        "staff",
+        "robots.txt",
+        "favicon.ico",
+    }
+)
+
+TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+def validate_not_reserved(slug: str) -> None:
+    if slug.lower() in RESERVED_SLUGS:
+        raise ValidationError(
+            _("“%(slug)s” is used by the site itself; choose another short name."),
+            params={"slug": slug},
+            code="reserved",
+        )
+
+
+class ConferenceQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True, is_cancelled=False)
+
+
+class Conference(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(
+        _("short name"),
+        max_length=60,
+        unique=True,
+        validators=[validate_not_reserved],
+        help_text=_("Used in addresses, e.g. /growyourregion/. Lowercase letters, digits and hyphens."),
+    )
+    tagline = models.CharField(_("tagline"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    venue = models.CharField(_("venue"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = CountryField(_("country"), blank=True)
+    start_date = models.DateField(_("first day"))
+    end_date = models.DateField(_("last day"))
+    timezone = models.CharField(_("time zone"), max_length=64, choices=TIMEZONE_CHOICES, default="Europe/Brussels")
+    capacity = models.PositiveIntegerField(_("places"), help_text=_("How many people can attend."))
+    registration_opens = models.DateTimeField(_("registration opens"), null=True, blank=True)
+    registration_closes = models.DateTimeField(_("registration closes"), null=True, blank=True)
+    requires_approval = models.BooleanField(
+        _("registrations need approval"),
+        default=False,
+        help_text=_("Organisers approve or reject each registration before it is confirmed."),
+    )
+    is_published = models.BooleanField(_("published"), default=False)
+    is_cancelled = models.BooleanField(_("cancelled"), default=False)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    privacy_statement = models.TextField(
+        _("privacy statement"),
+        blank=True,
+        help_text=_("Attendees agree to this text when they register; the exact text is kept with each registration."),
+    )
+    # Raised by every organiser edit of the conference or its programme: the key of
+    # all cached public pages and exports, so an edit makes them stale at once.
+    content_version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("conference")
+        verbose_name_plural = _("conferences")
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="conference_ends_after_it_starts",
+                violation_error_message=_("The last day cannot be before the first day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(registration_closes__isnull=True)
+                | Q(registration_opens__isnull=True)
+                | Q(registration_closes__gt=models.F("registration_opens")),
+                name="registration_closes_after_it_opens",
+                violation_error_message=_("Registration must close after it opens."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("agenda:conference", kwargs={"slug": self.slug})
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def is_registration_open(self) -> bool:
+        now = timezone.now()
+        if self.is_cancelled or not self.is_published:
+            return False
+        if self.registration_opens and now < self.registration_opens:
+            return False
+        return not (self.registration_closes and now >= self.registration_closes)
+
+
+class Room(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(_("name"), max_length=100)
+    capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["conference", "name"], name="room_name_unique_per_conference"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Track(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="tracks")
+    name = models.CharField(_("name"), max_length=100)
+    colour = models.CharField(
+        _("colour"),
+        max_length=7,
+        default="#1d4ed8",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Give a colour as #rrggbb, e.g. #1d4ed8."))],
+    )
+
+    class Meta:
+        verbose_name = _("track")
+        verbose_name_plural = _("tracks")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["conference", "name"], name="track_name_unique_per_conference"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Speaker(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="speakers")
+    code = models.SlugField(_("code"), max_length=20, help_text=_("Short and stable; used in the address."))
+    name = models.CharField(_("name"), max_length=200)
+    title = models.CharField(
+        _("title or role"),
+        max_length=300,
+        blank=True,
+        help_text=_("e.g. President of the Valencia Regional Government"),
+    )
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    country = CountryField(_("country"), blank=True)
+    biography = models.TextField(_("biography"), blank=True)
+    photo = models.ImageField(_("photo"), upload_to="speakers/", blank=True)
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("speaker")
+        verbose_name_plural = _("speakers")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["conference", "code"], name="speaker_code_unique_per_conference"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("agenda:speaker", kwargs={"slug": self.conference.slug, "code": self.code})
+
+
+class SessionQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(conference__is_published=True)
+
+
+class Session(models.Model):
+    class Kind(models.TextChoices):
+        KEYNOTE = "keynote", _("Keynote")
+        PLENARY = "plenary", _("Plenary")
+        PANEL = "panel", _("Panel")
+        PRE_EVENT = "pre_event", _("Parallel pre-event")
+        WORKSHOP = "workshop", _("Workshop")
+        DISCUSSION = "discussion", _("Group discussion")
+        VOTING = "voting", _("Smart voting")
+        BILATERAL = "bilateral", _("Bilateral meetings")
+        BREAK = "break", _("Break")
+        NETWORKING = "networking", _("Networking")
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    # Kinds that attendees book a seat on when they register.
+    BOOKABLE_KINDS = frozenset({Kind.PRE_EVENT, Kind.WORKSHOP})
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="sessions")
+    code = models.SlugField(_("code"), max_length=20, help_text=_("Short and stable; used in the address."))
+    title = models.CharField(_("title"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PLENARY)
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    room = models.ForeignKey(
+        Room,
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        null=True,
+        blank=True,
+        verbose_name=_("room"),
+        help_text=_("Leave empty for a break or plenary that spans all rooms."),
+    )
+    track = models.ForeignKey(
+        Track, on_delete=models.SET_NULL, related_name="sessions", null=True, blank=True, verbose_name=_("track")
+    )
+    speakers = models.ManyToManyField(Speaker, through="SessionSpeaker", related_name="sessions", blank=True)
+    abstract = models.TextField(_("abstract"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    capacity = models.PositiveIntegerField(
+        _("seats"),
+        null=True,
+        blank=True,
+        help_text=_("For pre-events and workshops that need sign-up; empty means the room's capacity."),
+    )
+    language = models.CharField(_("language"), max_length=10, default="en")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.CONFIRMED)
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Raised on each change, for iCalendar's SEQUENCE.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["start", "room__position", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")),
+                name="session_ends_after_it_starts",
+                violation_error_message=_("A session must end after it starts."),
+            ),
+            models.UniqueConstraint(fields=["conference", "code"], name="session_code_unique_per_conference"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("agenda:session", kwargs={"slug": self.conference.slug, "code": self.code})
+
+    @property
+    def is_bookable(self) -> bool:
+        return self.kind in self.BOOKABLE_KINDS and self.status == self.Status.CONFIRMED
+
+    @property
+    def seats(self) -> int | None:
+        """The seats attendees can book: the session's own number, else its room's."""
+        if self.capacity is not None:
+            return self.capacity
+        return self.room.capacity if self.room_id else None
+
+
+class SessionSpeaker(models.Model):
+    class Role(models.TextChoices):
+        SPEAKER = "speaker", _("Speaker")
+        MODERATOR = "moderator", _("Moderator")
+        CHAIR = "chair", _("Chair")
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="session_speakers")
+    speaker = models.ForeignKey(Speaker, on_delete=models.CASCADE, related_name="session_speakers")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.SPEAKER)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("speaker of a session")
+        verbose_name_plural = _("speakers of the session")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "speaker"], name="speaker_once_per_session"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.speaker} ({self.get_role_display()})"

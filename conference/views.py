@@ -1,0 +1,66 @@
+"""Project-wide views: the health check and the error pages in the site's layout."""
+
+import logging
+
+from celery import current_app
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.cache import never_cache
+
+logger = logging.getLogger(__name__)
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while the database answers (the site can work without Redis), 503 when it does not."""
+    checks = {"database": _check_database(), "cache": _check_cache(), "broker": _check_broker()}
+    status = 200 if checks["database"] == "ok" else 503
+    return JsonResponse({"status": "ok" if status == 200 else "unavailable", "checks": checks}, status=status)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # any driver error means the same thing here
+        logger.warning("Health check: database unreachable", exc_info=True)
+        return "unavailable"
+    return "ok"
+
+
+def _check_cache() -> str:
+    # The cache ignores Redis errors by design, so a round trip is the only honest test.
+    try:
+        cache.set("healthz", "ok", 5)
+        return "ok" if cache.get("healthz") == "ok" else "unavailable"
+    except Exception:
+        return "unavailable"
+
+
+def _check_broker() -> str:
+    try:
+        with current_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+    except Exception:
+        return "unavailable"
+    return "ok"
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Rendered without the request context: the database behind it may be what failed.
+    return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "403_csrf.html", status=403)

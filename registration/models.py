@@ -1,0 +1,238 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from agenda.models import Conference, Session
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person with an account; the email address is the login."""
+
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    is_staff = models.BooleanField(
+        _("staff status"), default=False, help_text=_("Can log in to the admin and the staff pages.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    language = models.CharField(
+        _("language for emails"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ignoring_case"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.email
+
+    def get_short_name(self) -> str:
+        return self.email
+
+
+class RegistrationQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status__in=Registration.LIVE_STATUSES)
+
+    def for_user(self, user):
+        return self.filter(user=user) if user.is_authenticated else self.none()
+
+
+class Registration(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending approval")
+        CONFIRMED = "confirmed", _("Confirmed")
+        WAITLISTED = "waitlisted", _("On the waiting list")
+        CANCELLED = "cancelled", _("Cancelled")
+        REJECTED = "rejected", _("Rejected")
+
+    class OrganisationType(models.TextChoices):
+        CLUSTER = "cluster", _("Cluster organisation")
+        SME = "sme", _("SME")
+        LARGE_COMPANY = "large_company", _("Large company")
+        RESEARCH = "research", _("Research or university")
+        PUBLIC_AUTHORITY = "public_authority", _("Public authority")
+        EU_INSTITUTION = "eu_institution", _("EU institution")
+        OTHER = "other", _("Other")
+
+    # Statuses that hold or wait for a place; a user has at most one per conference.
+    LIVE_STATUSES = (Status.PENDING, Status.CONFIRMED, Status.WAITLISTED)
+
+    conference = models.ForeignKey(Conference, on_delete=models.PROTECT, related_name="registrations")
+    # Empty once the attendee deleted their account: the row stays, anonymised, for the figures.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="registrations"
+    )
+    number = models.PositiveIntegerField(_("registration number"), editable=False)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, db_index=True)
+    given_name = models.CharField(_("given name"), max_length=100)
+    family_name = models.CharField(_("family name"), max_length=100)
+    organisation = models.CharField(_("organisation"), max_length=200)
+    organisation_type = models.CharField(_("organisation type"), max_length=20, choices=OrganisationType.choices)
+    country = CountryField(_("country"))
+    job_title = models.CharField(_("job title"), max_length=200, blank=True)
+    dietary_requirements = models.CharField(_("dietary requirements"), max_length=500, blank=True)
+    accessibility_needs = models.CharField(_("accessibility needs"), max_length=500, blank=True)
+    privacy_statement_agreed = models.TextField(_("privacy statement agreed to"), editable=False)
+    privacy_agreed_at = models.DateTimeField(_("privacy statement agreed at"), editable=False)
+    photo_opt_out = models.BooleanField(_("no photos or streaming of me"), default=False)
+    language = models.CharField(
+        _("language for emails"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+    # When the registration took its current status: waiting-list order is by this, then id.
+    status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = RegistrationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
+        ordering = ["conference", "number"]
+        permissions = [("export_registration", _("Can export attendee lists"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conference", "user"],
+                condition=Q(status__in=["pending", "confirmed", "waitlisted"]),
+                name="one_live_registration_per_user_and_conference",
+                violation_error_message=_("You are already registered for this conference."),
+            ),
+            models.UniqueConstraint(fields=["conference", "number"], name="registration_number_unique"),
+        ]
+        indexes = [models.Index(fields=["conference", "status", "status_changed_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.conference})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("registration:mine", kwargs={"slug": self.conference.slug})
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+class Booking(models.Model):
+    """A registration's seat, or place in the queue, on a session that needs sign-up."""
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        WAITLISTED = "waitlisted", _("On the waiting list")
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="bookings")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        ordering = ["session__start", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "session"], name="one_booking_per_registration_and_session"
+            ),
+        ]
+        indexes = [models.Index(fields=["session", "status", "status_changed_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.registration} → {self.session}"
+
+
+class RegistrationChange(models.Model):
+    """The history of a registration: who changed what, and when."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    action = models.CharField(_("action"), max_length=40)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("registration change")
+        verbose_name_plural = _("registration history")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class OutgoingEmail(models.Model):
+    """One email to send. Written in the transaction of the change it reports; a task delivers it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    to = models.EmailField(_("to"))
+    subject = models.CharField(_("subject"), max_length=300)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    # [{"filename": ..., "content": ..., "mimetype": ...}], text content only (calendar files).
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
+    language = models.CharField(_("language"), max_length=10, default=settings.LANGUAGE_CODE)
+    message_id = models.CharField(_("Message-ID"), max_length=200, unique=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing email")
+        verbose_name_plural = _("outgoing emails")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "last_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"

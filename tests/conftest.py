@@ -1,0 +1,200 @@
+"""The harness every test uses: real PostgreSQL and Redis (see tests/settings.py), an SMTP
+sink, a real Celery worker process, and Chromium driven by Playwright."""
+
+import email
+import email.policy
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import connection
+
+from tests.services import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls that tests make
+# around it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class SmtpSink:
+    """An SMTP server on a free port that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def wait_for(self, predicate: Callable[[EmailMessage], bool], timeout: float = 30) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for message in self.messages:
+                    if predicate(message):
+                        return message
+            time.sleep(0.1)
+        raise AssertionError(f"No matching email arrived within {timeout} s; got {len(self.messages)} others.")
+
+    def to(self, address: str, timeout: float = 30) -> EmailMessage:
+        return self.wait_for(lambda message: address in message["To"], timeout)
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+def database_url() -> str:
+    """The URL of the test database that this test process uses, for worker processes."""
+    params = connection.settings_dict
+    return f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+class CeleryWorker:
+    """A real `celery worker` process on this run's queue, against the test database."""
+
+    def __init__(self, *, email_url: str, concurrency: int = 1) -> None:
+        self.email_url = email_url
+        self.concurrency = concurrency
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="tests.settings",
+            DATABASE_URL=database_url(),
+            EMAIL_URL=self.email_url,
+            TEST_WORKER_SENDS_SMTP="1",
+        )
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "conference",
+                "worker",
+                "--loglevel=WARNING",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+                f"--concurrency={self.concurrency}",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashed host would: no acknowledgement, no clean-up."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def celery_worker(smtp_sink: SmtpSink, transactional_db) -> Iterator[CeleryWorker]:
+    worker = CeleryWorker(email_url=smtp_sink.url)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run (browser tests share one xdist worker)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server):
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def first_link(message: EmailMessage) -> str:
+    """The first http(s) link in an email's plain-text part."""
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    match = re.search(r"https?://\S+", body)
+    assert match, f"No link in: {body}"
+    return match.group(0)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    # Browser tests share one worker, and so one browser, under pytest-xdist.
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -1,0 +1,119 @@
+import datetime as dt
+import zoneinfo
+
+import factory
+from django.utils import timezone
+
+from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
+from registration.models import Booking, Registration, User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["email"]
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class ConferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conference
+
+    name = factory.Sequence(lambda n: f"Cluster Conference {n}")
+    slug = factory.Sequence(lambda n: f"cluster-{n}")
+    venue = "Veles e Vents"
+    city = "Valencia"
+    timezone = "Europe/Madrid"
+    start_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=60))
+    end_date = factory.LazyAttribute(lambda o: o.start_date + dt.timedelta(days=1))
+    capacity = 350
+    is_published = True
+    registration_opens = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
+    registration_closes = factory.LazyAttribute(
+        lambda o: dt.datetime.combine(o.start_date, dt.time(0), tzinfo=zoneinfo.ZoneInfo(o.timezone))
+    )
+    privacy_statement = "We keep your details to run the conference and delete them a year after it."
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    conference = factory.SubFactory(ConferenceFactory)
+    name = factory.Sequence(lambda n: f"Room {n}")
+    capacity = 100
+    position = factory.Sequence(int)
+
+
+class TrackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Track
+
+    conference = factory.SubFactory(ConferenceFactory)
+    name = factory.Sequence(lambda n: f"Track {n}")
+
+
+class SpeakerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Speaker
+
+    conference = factory.SubFactory(ConferenceFactory)
+    code = factory.Sequence(lambda n: f"spk{n}")
+    name = factory.Sequence(lambda n: f"Speaker {n}")
+    organisation = "European Commission"
+
+
+def _session_start(session) -> dt.datetime:
+    conference = session.conference
+    return dt.datetime.combine(conference.start_date, dt.time(9), tzinfo=zoneinfo.ZoneInfo(conference.timezone))
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Session
+
+    conference = factory.SubFactory(ConferenceFactory)
+    code = factory.Sequence(lambda n: f"s{n}")
+    title = factory.Sequence(lambda n: f"Session {n}")
+    kind = Session.Kind.PLENARY
+    room = factory.SubFactory(RoomFactory, conference=factory.SelfAttribute("..conference"))
+    start = factory.LazyAttribute(_session_start)
+    end = factory.LazyAttribute(lambda o: o.start + dt.timedelta(hours=1))
+
+
+class SessionSpeakerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SessionSpeaker
+
+    session = factory.SubFactory(SessionFactory)
+    speaker = factory.SubFactory(SpeakerFactory, conference=factory.SelfAttribute("..session.conference"))
+
+
+class RegistrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Registration
+
+    conference = factory.SubFactory(ConferenceFactory)
+    user = factory.SubFactory(UserFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    status = Registration.Status.CONFIRMED
+    given_name = "Elźbieta"
+    family_name = factory.Sequence(lambda n: f"Bieńkowska {n}")
+    organisation = "Cluster Polska"
+    organisation_type = Registration.OrganisationType.CLUSTER
+    country = "PL"
+    privacy_statement_agreed = factory.SelfAttribute("conference.privacy_statement")
+    privacy_agreed_at = factory.LazyFunction(timezone.now)
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Booking
+
+    registration = factory.SubFactory(RegistrationFactory)
+    session = factory.SubFactory(
+        SessionFactory, conference=factory.SelfAttribute("..registration.conference"), kind=Session.Kind.PRE_EVENT
+    )
+    status = Booking.Status.CONFIRMED

@@ -1,0 +1,34 @@
+"""Test settings: the real PostgreSQL and Redis, never a fallback."""
+
+import os
+import uuid
+
+# Settings refuse a missing key with DEBUG off, as tests run; this one never leaves the suite.
+os.environ.setdefault("SECRET_KEY", "test-" + "k" * 60)
+# One cache prefix and Celery queue per test process, shared with the worker processes
+# it starts (they inherit the environment), so parallel runs never read each other's data.
+os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:12])
+
+from conference.settings import *  # noqa: F403
+from conference.settings import CACHES, DATABASES, REDIS_URL
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not REDIS_URL:
+    raise ImproperlyConfigured(  # noqa: F405
+        "Tests run against PostgreSQL and Redis: set DATABASE_URL and REDIS_URL, or use `make test`."
+    )
+
+TEST_RUN_ID = os.environ["TEST_RUN_ID"]
+CACHES["default"]["KEY_PREFIX"] = f"test-{TEST_RUN_ID}"
+CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_RUN_ID}"
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# In-process mail stays in memory; worker processes started by the harness send over
+# SMTP to its sink (EMAIL_URL), as production does.
+if not os.environ.get("TEST_WORKER_SENDS_SMTP"):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The live server speaks plain http on localhost.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
