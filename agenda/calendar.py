@@ -1,6 +1,7 @@
 """iCalendar for sessions and conferences, shared by the agenda's .ics exports and the
 confirmation emails, so a session has one UID everywhere: its guid."""
 
+import datetime
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -15,8 +16,19 @@ def session_uid(session: Session) -> str:
     return f"{session.guid}@conference"
 
 
-def build_calendar(conference: Conference, sessions: Iterable[Session], *, name: str | None = None) -> bytes:
-    """One VCALENDAR with a VEVENT per session, in the conference's IANA time zone."""
+def conference_uid(conference: Conference) -> str:
+    return f"{conference.guid}@conference"
+
+
+def build_calendar(
+    conference: Conference,
+    sessions: Iterable[Session],
+    *,
+    name: str | None = None,
+    include_conference: bool = False,
+) -> bytes:
+    """One VCALENDAR with a VEVENT per session, in the conference's IANA time zone; with
+    include_conference, first an all-day event spanning the conference days."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -24,6 +36,17 @@ def build_calendar(conference: Conference, sessions: Iterable[Session], *, name:
     calendar.add("x-wr-calname", name or conference.name)
     calendar.add("x-wr-timezone", conference.timezone)
     tz = conference.tz
+    if include_conference:
+        event = Event()
+        event.add("uid", conference_uid(conference))
+        event.add("summary", conference.name)
+        event.add("dtstart", conference.start_date)
+        event.add("dtend", conference.end_date + datetime.timedelta(days=1))
+        event.add("dtstamp", conference.updated_at)
+        event.add("status", "CANCELLED" if conference.is_cancelled else "CONFIRMED")
+        event.add("location", ", ".join(part for part in (conference.venue, conference.city) if part))
+        event.add("url", settings.SITE_URL + conference.get_absolute_url())
+        calendar.add_component(event)
     for session in sessions:
         event = Event()
         event.add("uid", session_uid(session))

@@ -80,6 +80,7 @@ class Conference(models.Model):
     # Raised by every organiser edit of the conference or its programme: the key of
     # all cached public pages and exports, so an edit makes them stale at once.
     content_version = models.PositiveIntegerField(default=1, editable=False)
+    guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
