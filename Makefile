@@ -18,6 +18,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# axe-core, injected into pages by the accessibility tests.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 run: $(VENV)/.runtime
 	$(PY) -m conference.devserver
 
@@ -31,8 +36,8 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "Browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-test: lint browser
+test: lint browser node_modules/.installed
 	$(PY) -m tests.services -- $(VENV)/bin/pytest -n 2 --dist loadgroup $(DB_REUSE) $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3

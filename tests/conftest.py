@@ -185,6 +185,32 @@ def phone_page(browser, live_server):
     context.close()
 
 
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture
+def axe_page(browser, live_server):
+    """A page whose CSP lets the test inject axe-core; the site's own scripts stay as served."""
+    context = browser.new_context(base_url=live_server.url, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core's WCAG 2.2 AA rules on the current page; returns the violations."""
+    if not AXE_SCRIPT.exists():
+        pytest.fail("axe-core is missing: `make test` installs it with npm ci.")
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
+    return [
+        {"id": v["id"], "help": v["help"], "nodes": [node["target"] for node in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]
+
+
 def first_link(message: EmailMessage) -> str:
     """The first http(s) link in an email's plain-text part."""
     body = message.get_body(preferencelist=("plain",)).get_content()
