@@ -21,7 +21,7 @@ from django.contrib.postgres.aggregates import StringAgg
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
-from django.db.models.functions import Coalesce, Collate, Concat, RowNumber, TruncDate
+from django.db.models.functions import Collate, Concat, RowNumber, TruncDate
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -45,6 +45,8 @@ NAME_COLLATION = "und-x-icu"
 
 # A spreadsheet reads a cell that begins with one of these as a formula (OWASP's list).
 FORMULA_TRIGGERS = frozenset("=+-@\t\r")
+# First characters worth a closer look: the triggers, and spaces that may hide one.
+_SUSPECT_STARTS = FORMULA_TRIGGERS | {" "}
 # A sign followed only by digits and the separators of phone numbers and amounts. Such a
 # cell holds no name, reference, string or pipe, so no formula in it can call a function,
 # read another cell or reach another program: it is left exactly as typed ("+34 963 …").
@@ -59,6 +61,8 @@ def neutralise(value: str) -> str:
     is removed, so `'=HYPERLINK(...)` still shows what was typed. Plain signed numbers and
     phone numbers are the exception (see PLAIN_NUMBER).
     """
+    if value[:1] not in _SUSPECT_STARTS:
+        return value
     stripped = value.lstrip(" ")
     if stripped[:1] in FORMULA_TRIGGERS and not PLAIN_NUMBER.fullmatch(stripped):
         return "'" + value
@@ -90,9 +94,7 @@ class Personal(models.TextChoices):
 class Column:
     key: str
     label: str | Promise
-    # The row's key this column reads, when it is not the column's own key.
-    source: str | None = None
-    # How the value is written; see _formatters.
+    # How the value is written; see _formatters. "text" is written as read.
     kind: str = "text"
     personal: Personal | None = None
 
@@ -106,7 +108,7 @@ ACCESSIBILITY_NEEDS = Column("accessibility_needs", _("Accessibility needs"), pe
 PHOTO_OPT_OUT = Column("photo_opt_out", _("Photo opt-out"), kind="yes_no", personal=Personal.PHOTO)
 PRE_EVENTS = Column("pre_events", _("Pre-events"))
 # An empty column to tick on a printed list.
-CHECKED_IN = Column("checked_in", _("Checked in"), kind="blank")
+CHECKED_IN = Column("checked_in", _("Checked in"))
 
 ATTENDEE_COLUMNS = (
     NUMBER,
@@ -116,14 +118,14 @@ ATTENDEE_COLUMNS = (
     Column("email", _("Email"), personal=Personal.EMAIL),
     ORGANISATION,
     Column("organisation_type", _("Organisation type"), kind="organisation_type"),
-    Column("country_code", _("Country code"), source="country"),
+    Column("country_code", _("Country code")),
     COUNTRY,
     Column("job_title", _("Job title"), personal=Personal.JOB_TITLE),
     PRE_EVENTS,
     Column("dietary_requirements", _("Dietary requirements"), personal=Personal.DIETARY),
     ACCESSIBILITY_NEEDS,
     PHOTO_OPT_OUT,
-    Column("registered_at", _("Registered at"), source="created_at", kind="datetime"),
+    Column("registered_at", _("Registered at"), kind="datetime"),
     Column("language", _("Language"), kind="language"),
 )
 
@@ -275,15 +277,23 @@ def _pre_events_cell() -> Subquery:
     return Subquery(titles, output_field=models.TextField())
 
 
+def _values(queryset: QuerySet, columns: tuple[Column, ...], computed: dict) -> QuerySet:
+    """Rows as tuples in the columns' order, reading only what the columns need (an omitted
+    email does not even join the user table). `computed` gives the columns that are not
+    fields of the model by the same name."""
+    keys = [column.key for column in columns]
+    return queryset.annotate(**{key: computed[key] for key in keys if key in computed}).values_list(*keys)
+
+
 def _registration_values(queryset: QuerySet[Registration], columns: tuple[Column, ...]) -> QuerySet:
-    """Only the fields the columns need: an omitted email is not even read."""
-    expressions = {
+    computed = {
         "email": F("user__email"),
+        "country_code": F("country"),
         "pre_events": _pre_events_cell(),
+        "registered_at": F("created_at"),
+        "checked_in": Value(""),
     }
-    sources = dict.fromkeys(column.source or column.key for column in columns if column.kind != "blank")
-    fields = [source for source in sources if source not in expressions]
-    return queryset.values(*fields, **{source: expressions[source] for source in sources if source in expressions})
+    return _values(queryset, columns, computed)
 
 
 def _by_name(prefix: str = "") -> list:
@@ -369,25 +379,19 @@ def session_list(session: Session, *, omit: list[str]) -> AttendeeList:
     """Who booked a session: seats by family name, then the waiting list in its order."""
     columns = _keep(SESSION_COLUMNS, omit)
     waiting = Q(status=Booking.Status.WAITLISTED)
-    fields = {
-        column.key: F(f"registration__{column.source or column.key}")
-        for column in columns
-        if column.kind != "blank" and column.key not in {"seat", "waiting_position"}
+    queue = Window(RowNumber(), partition_by=F("status"), order_by=[F("status_changed_at"), F("id")])
+    computed = {
+        "seat": F("status"),
+        "waiting_position": Case(When(waiting, then=queue)),
+        "checked_in": Value(""),
     }
-    rows = (
-        Booking.objects.filter(session=session, registration__status__in=Registration.LIVE_STATUSES)
-        .annotate(queue=Window(RowNumber(), partition_by=F("status"), order_by=[F("status_changed_at"), F("id")]))
-        .values(
-            **fields,
-            seat=F("status"),
-            waiting_position=Case(When(waiting, then=F("queue"))),
-        )
-        .order_by(
-            Case(When(waiting, then=Value(1)), default=Value(0)),
-            Coalesce("waiting_position", 0),
-            *_by_name("registration__"),
-        )
+    computed |= {column.key: F(f"registration__{column.key}") for column in columns if column.key not in computed}
+    bookings = Booking.objects.filter(session=session, registration__status__in=Registration.LIVE_STATUSES).order_by(
+        Case(When(waiting, then=Value(1)), default=Value(0)),
+        Case(When(waiting, then=queue)),
+        *_by_name("registration__"),
     )
+    rows = _values(bookings, columns, computed)
     name = f"session-{session.code}"
     return AttendeeList(session.conference, ExportRecord.Kind.SESSION, name, columns, rows, {"session": session.code})
 
@@ -402,8 +406,10 @@ class _Line:
         return line
 
 
-def _formatters(conference: Conference) -> dict[str, Callable[[Any], str]]:
-    """Value writers by column kind, with every label resolved in the current language."""
+def _formatters(conference: Conference) -> dict[str, Callable[[Any], str] | None]:
+    """Value writers by column kind, with every label resolved in the current language.
+
+    None writes the value as read: csv writes None as an empty cell and numbers as digits."""
     statuses = {value: str(label) for value, label in Registration.Status.choices}
     types = {value: str(label) for value, label in Registration.OrganisationType.choices}
     seats = {value: str(label) for value, label in Booking.Status.choices}
@@ -412,14 +418,11 @@ def _formatters(conference: Conference) -> dict[str, Callable[[Any], str]]:
     yes, no = gettext("yes"), gettext("no")
     tz = conference.tz
 
-    def text(value: Any) -> str:
-        return "" if value is None else str(value)
-
     def moment(value: datetime.datetime | None) -> str:
         return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
 
     return {
-        "text": text,
+        "text": None,
         "status": lambda value: statuses.get(value, value),
         "organisation_type": lambda value: types.get(value, value),
         "booking_status": lambda value: seats.get(value, value),
@@ -427,7 +430,6 @@ def _formatters(conference: Conference) -> dict[str, Callable[[Any], str]]:
         "language": lambda value: languages.get(value, value),
         "yes_no": lambda value: yes if value else no,
         "datetime": moment,
-        "blank": lambda value: "",
     }
 
 
@@ -440,7 +442,7 @@ def _header(column: Column, conference: Conference) -> str:
 def _stream(
     export: AttendeeList, record: ExportRecord, header: list[str], dialect: str, formatters: dict
 ) -> Iterator[str]:
-    plan = [(column.source or column.key, formatters[column.kind]) for column in export.columns]
+    writers = [formatters[column.kind] for column in export.columns]
     writer = csv.writer(_Line(), delimiter=DELIMITERS[dialect], lineterminator="\r\n")
     rows = 0
     finished = False
@@ -453,7 +455,8 @@ def _stream(
         with transaction.atomic(), closing(export.rows.iterator(chunk_size=FETCH_ROWS)) as results:
             lines = []
             for row in results:
-                lines.append(writer.writerow([neutralise(write(row.get(source))) for source, write in plan]))
+                cells = [value if write is None else write(value) for value, write in zip(row, writers, strict=True)]
+                lines.append(writer.writerow([neutralise(cell) if cell.__class__ is str else cell for cell in cells]))
                 rows += 1
                 if len(lines) == ROWS_PER_CHUNK:
                     yield "".join(lines)
