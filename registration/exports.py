@@ -165,7 +165,6 @@ class ExportOptionsForm(forms.Form):
         label=_("File for"),
         choices=Dialect.choices,
         initial=Dialect.EXCEL,
-        required=False,
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": _("Choose one of the file formats listed.")},
     )
@@ -178,8 +177,13 @@ class ExportOptionsForm(forms.Form):
         error_messages={"invalid_choice": _("“%(value)s” is not a detail that can be left out.")},
     )
 
-    def clean_format(self) -> str:
-        return self.cleaned_data["format"] or Dialect.EXCEL
+    def __init__(self, data=None, *args, **kwargs) -> None:
+        # A link without a format means the default one; the form shows it chosen if it
+        # comes back with an error elsewhere.
+        if data is not None and not data.get("format"):
+            data = data.copy()
+            data["format"] = Dialect.EXCEL
+        super().__init__(data, *args, **kwargs)
 
 
 class AttendeeExportForm(ExportOptionsForm):

@@ -1,6 +1,7 @@
 import csv
 import datetime as dt
 import io
+import re
 import zoneinfo
 
 import pytest
@@ -401,6 +402,8 @@ def test_attendee_csv_error_summary_links_to_the_field(client, exporter, confere
     assert '<a href="#id_country">Country: “XX” is not a country code.</a>' in content
     assert 'aria-invalid="true"' in content
     assert 'id="id_country_error"' in content
+    # The format left to its default is shown chosen, ready to submit again.
+    assert re.search(r'<input type="radio" name="format" value="excel"[^>]* checked>', content)
 
 
 def test_attendee_csv_of_an_unknown_conference_is_404(client, exporter):
