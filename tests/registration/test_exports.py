@@ -6,6 +6,7 @@ import zoneinfo
 
 import pytest
 from django.contrib.admin import AdminSite, ModelAdmin
+from django.contrib.auth.models import Permission
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.exceptions import PermissionDenied
 from django.core.signals import request_finished
@@ -765,3 +766,18 @@ def test_export_records_are_listed_read_only_in_the_admin(admin_client, client, 
     assert admin_client.get(reverse("admin:registration_exportrecord_add")).status_code == 403
     assert admin_client.post(reverse("admin:registration_exportrecord_change", args=[record.pk])).status_code == 403
     assert ExportRecord.objects.get().filters == {"country": ["PL"], "format": "excel"}
+
+
+def test_only_superusers_may_delete_export_records(admin_client, client, exporter, conference):
+    body(client.get(attendees_url(conference)))
+    delete_url = reverse("admin:registration_exportrecord_delete", args=[ExportRecord.objects.get().pk])
+    organiser = StaffFactory()
+    organiser.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_exportrecord", "delete_exportrecord"])
+    )
+    client.force_login(organiser)
+
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert ExportRecord.objects.exists()
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 302
+    assert not ExportRecord.objects.exists()
