@@ -1,7 +1,7 @@
 """Attendee lists as CSV: the one exporter behind the staff pages and the admin action.
 
 Every list is a tuple of columns in a fixed, documented order (docs/exports.md) and a
-queryset of plain dicts. The file is written row by row from a server-side cursor and
+queryset of rows as tuples in that order. The file is written row by row from a server-side cursor and
 streamed, so memory stays flat whatever the size; headers and labels are resolved in the
 request's language before streaming starts. Each download leaves an ExportRecord.
 """
@@ -71,7 +71,10 @@ def neutralise(value: str) -> str:
 
 class Dialect(models.TextChoices):
     EXCEL = "excel", _("Excel and most spreadsheets: commas, UTF-8 with a byte-order mark")
-    EXCEL_SEMICOLON = "excel-semicolon", _("Spreadsheets set to a European language: semicolons, with the mark")
+    EXCEL_SEMICOLON = (
+        "excel-semicolon",
+        _("Spreadsheets set to a European language: semicolons, UTF-8 with a byte-order mark"),
+    )
     CSV = "csv", _("Plain CSV for other programs: commas, UTF-8 without a byte-order mark")
 
 
@@ -350,7 +353,7 @@ def filter_registrations(conference: Conference, filters: dict) -> QuerySet[Regi
 
 @dataclass(frozen=True)
 class AttendeeList:
-    """One list ready to stream: what it is, its columns, and its rows as dicts."""
+    """One list ready to stream: what it is, its columns, and its rows as tuples."""
 
     conference: Conference
     kind: ExportRecord.Kind
