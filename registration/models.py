@@ -236,3 +236,44 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to}"
+
+
+class ExportRecord(models.Model):
+    """One download of an attendee list: who took which personal data, when, and how much."""
+
+    class Kind(models.TextChoices):
+        ATTENDEES = "attendees", _("Attendee list")
+        CHECK_IN = "check_in", _("Check-in list")
+        SESSION = "session", _("Session list")
+        SELECTION = "selection", _("Selected registrations (admin)")
+
+    conference = models.ForeignKey(
+        Conference, on_delete=models.CASCADE, related_name="export_records", verbose_name=_("conference")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("exported by"),
+    )
+    # Kept apart from the account so the record still says who after the account is deleted.
+    user_email = models.EmailField(_("email of the exporter"))
+    kind = models.CharField(_("list"), max_length=20, choices=Kind.choices)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    # Counted while the file streams; stays empty if the download never started.
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    created_at = models.DateTimeField(_("exported at"), default=timezone.now, editable=False)
+    # Empty when the download was interrupted before its last row.
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export record")
+        verbose_name_plural = _("export records")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["conference", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.user_email} ({self.created_at:%Y-%m-%d %H:%M})"

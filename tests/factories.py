@@ -2,6 +2,7 @@ import datetime as dt
 import zoneinfo
 
 import factory
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
@@ -117,3 +118,19 @@ class BookingFactory(factory.django.DjangoModelFactory):
         SessionFactory, conference=factory.SelfAttribute("..registration.conference"), kind=Session.Kind.PRE_EVENT
     )
     status = Booking.Status.CONFIRMED
+
+
+class StaffFactory(UserFactory):
+    """A staff member; `can_export=True` adds the permission to export attendee lists."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    is_staff = True
+
+    @factory.post_generation
+    def can_export(user, create, extracted, **kwargs):
+        if create and extracted:
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label="registration", codename="export_registration")
+            )

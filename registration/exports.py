@@ -1,0 +1,531 @@
+"""Attendee lists as CSV: the one exporter behind the staff pages and the admin action.
+
+Every list is a tuple of columns in a fixed, documented order (docs/exports.md) and a
+queryset of rows as tuples in that order. The file is written row by row from a server-side cursor and
+streamed, so memory stays flat whatever the size; headers and labels are resolved in the
+request's language before streaming starts. Each download leaves an ExportRecord.
+"""
+
+import csv
+import datetime
+import re
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.postgres.aggregates import StringAgg
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models.functions import Collate, Concat, RowNumber, TruncDate
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from agenda.models import Conference, Session
+from registration.models import Booking, ExportRecord, Registration
+
+EXPORT_PERMISSION = "registration.export_registration"
+
+# Rows fetched per round trip of the server-side cursor, and rows per chunk sent to the client.
+FETCH_ROWS = 2000
+ROWS_PER_CHUNK = 500
+
+# ICU's root collation sorts Ł after L and Ź with Z, where the database's C collation
+# would put every accented capital after z.
+NAME_COLLATION = "und-x-icu"
+
+# A spreadsheet reads a cell that begins with one of these as a formula (OWASP's list).
+FORMULA_TRIGGERS = frozenset("=+-@\t\r")
+# First characters worth a closer look: the triggers, and spaces that may hide one.
+_SUSPECT_STARTS = FORMULA_TRIGGERS | {" "}
+# A sign followed only by digits and the separators of phone numbers and amounts. Such a
+# cell holds no name, reference, string or pipe, so no formula in it can call a function,
+# read another cell or reach another program: it is left exactly as typed ("+34 963 …").
+PLAIN_NUMBER = re.compile(r"[+-][0-9 ()./-]*[0-9][0-9 ()./-]*")
+
+
+def neutralise(value: str) -> str:
+    """Make a cell safe against formula injection while keeping it readable.
+
+    A cell whose first character (after any spaces) is =, +, -, @, a tab or a carriage
+    return gets a leading apostrophe, which spreadsheets take as "this is text": nothing
+    is removed, so `'=HYPERLINK(...)` still shows what was typed. Plain signed numbers and
+    phone numbers are the exception (see PLAIN_NUMBER).
+    """
+    if value[:1] not in _SUSPECT_STARTS:
+        return value
+    stripped = value.lstrip(" ")
+    if stripped[:1] in FORMULA_TRIGGERS and not PLAIN_NUMBER.fullmatch(stripped):
+        return "'" + value
+    return value
+
+
+class Dialect(models.TextChoices):
+    EXCEL = "excel", _("Excel and most spreadsheets: commas, UTF-8 with a byte-order mark")
+    EXCEL_SEMICOLON = (
+        "excel-semicolon",
+        _("Spreadsheets set to a European language: semicolons, UTF-8 with a byte-order mark"),
+    )
+    CSV = "csv", _("Plain CSV for other programs: commas, UTF-8 without a byte-order mark")
+
+
+DELIMITERS = {Dialect.EXCEL: ",", Dialect.EXCEL_SEMICOLON: ";", Dialect.CSV: ","}
+BYTE_ORDER_MARK = "\ufeff"
+
+
+class Personal(models.TextChoices):
+    """Groups of personal details that an export can leave out (data minimisation)."""
+
+    NAME = "name", _("Names")
+    EMAIL = "email", _("Email addresses")
+    JOB_TITLE = "job_title", _("Job titles")
+    DIETARY = "dietary_requirements", _("Dietary requirements")
+    ACCESSIBILITY = "accessibility_needs", _("Accessibility needs")
+    PHOTO = "photo_opt_out", _("Photo opt-outs")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str | Promise
+    # How the value is written; see _formatters. "text" is written as read.
+    kind: str = "text"
+    personal: Personal | None = None
+
+
+NUMBER = Column("number", _("Registration number"))
+GIVEN_NAME = Column("given_name", _("Given name"), personal=Personal.NAME)
+FAMILY_NAME = Column("family_name", _("Family name"), personal=Personal.NAME)
+ORGANISATION = Column("organisation", _("Organisation"))
+COUNTRY = Column("country", _("Country"), kind="country")
+ACCESSIBILITY_NEEDS = Column("accessibility_needs", _("Accessibility needs"), personal=Personal.ACCESSIBILITY)
+PHOTO_OPT_OUT = Column("photo_opt_out", _("Photo opt-out"), kind="yes_no", personal=Personal.PHOTO)
+PRE_EVENTS = Column("pre_events", _("Pre-events"))
+# An empty column to tick on a printed list.
+CHECKED_IN = Column("checked_in", _("Checked in"))
+
+ATTENDEE_COLUMNS = (
+    NUMBER,
+    Column("status", _("Status"), kind="status"),
+    GIVEN_NAME,
+    FAMILY_NAME,
+    Column("email", _("Email"), personal=Personal.EMAIL),
+    ORGANISATION,
+    Column("organisation_type", _("Organisation type"), kind="organisation_type"),
+    Column("country_code", _("Country code")),
+    COUNTRY,
+    Column("job_title", _("Job title"), personal=Personal.JOB_TITLE),
+    PRE_EVENTS,
+    Column("dietary_requirements", _("Dietary requirements"), personal=Personal.DIETARY),
+    ACCESSIBILITY_NEEDS,
+    PHOTO_OPT_OUT,
+    Column("registered_at", _("Registered at"), kind="datetime"),
+    Column("language", _("Language"), kind="language"),
+)
+
+CHECK_IN_COLUMNS = (
+    FAMILY_NAME,
+    GIVEN_NAME,
+    ORGANISATION,
+    COUNTRY,
+    NUMBER,
+    PRE_EVENTS,
+    PHOTO_OPT_OUT,
+    ACCESSIBILITY_NEEDS,
+    CHECKED_IN,
+)
+
+SESSION_COLUMNS = (
+    FAMILY_NAME,
+    GIVEN_NAME,
+    ORGANISATION,
+    COUNTRY,
+    NUMBER,
+    Column("seat", _("Seat"), kind="booking_status"),
+    Column("waiting_position", _("Place on the waiting list")),
+    ACCESSIBILITY_NEEDS,
+    PHOTO_OPT_OUT,
+    CHECKED_IN,
+)
+
+
+# Forms ------------------------------------------------------------------------------
+
+
+class ExportOptionsForm(forms.Form):
+    """How to write a list: the spreadsheet dialect and the personal details to leave out."""
+
+    format = forms.ChoiceField(
+        label=_("File for"),
+        choices=Dialect.choices,
+        initial=Dialect.EXCEL,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose one of the file formats listed.")},
+    )
+    omit = forms.MultipleChoiceField(
+        label=_("Leave out"),
+        choices=Personal.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Take only the personal details the list is for."),
+        error_messages={"invalid_choice": _("“%(value)s” is not a detail that can be left out.")},
+    )
+
+    def __init__(self, data=None, *args, **kwargs) -> None:
+        # A link without a format means the default one; the form shows it chosen if it
+        # comes back with an error elsewhere.
+        if data is not None and not data.get("format"):
+            data = data.copy()
+            data["format"] = Dialect.EXCEL
+        super().__init__(data, *args, **kwargs)
+
+
+class AttendeeExportForm(ExportOptionsForm):
+    """The attendee list's filters; every value must belong to the conference."""
+
+    status = forms.MultipleChoiceField(
+        label=_("Status"),
+        choices=Registration.Status.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every status."),
+        error_messages={"invalid_choice": _("“%(value)s” is not a registration status.")},
+    )
+    pre_event = forms.ModelChoiceField(
+        label=_("Booked on"),
+        queryset=Session.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("Any or none"),
+        error_messages={"invalid_choice": _("Choose one of this conference’s pre-events.")},
+    )
+    country = forms.MultipleChoiceField(
+        label=_("Country"),
+        choices=countries,
+        required=False,
+        help_text=_("None selected: every country. Hold Ctrl (⌘ on a Mac) to select several."),
+        error_messages={"invalid_choice": _("“%(value)s” is not a country code.")},
+    )
+    organisation_type = forms.MultipleChoiceField(
+        label=_("Organisation type"),
+        choices=Registration.OrganisationType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every type."),
+        error_messages={"invalid_choice": _("“%(value)s” is not an organisation type.")},
+    )
+    registered_from = forms.DateField(
+        label=_("Registered from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
+    )
+    registered_to = forms.DateField(
+        label=_("Registered until (inclusive)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
+    )
+
+    field_order = ["status", "pre_event", "country", "organisation_type", "registered_from", "registered_to"]
+
+    def __init__(self, *args, conference: Conference, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.conference = conference
+        self.fields["pre_event"].queryset = bookable_sessions(conference)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("registered_from"), cleaned.get("registered_to")
+        if start and end and end < start:
+            self.add_error("registered_to", _("The end of the period is before its start."))
+        return cleaned
+
+
+def bookable_sessions(conference: Conference) -> QuerySet[Session]:
+    return Session.objects.filter(conference=conference, kind__in=Session.BOOKABLE_KINDS).order_by("start", "id")
+
+
+# Rows -------------------------------------------------------------------------------
+
+
+def _pre_events_cell() -> Subquery:
+    """One cell listing a registration's bookings in time order, waiting ones marked.
+
+    Built by the database in the same row, so the export needs one query at any size.
+    """
+    waiting = gettext(" (waiting list)")
+    titles = (
+        Booking.objects.filter(registration=OuterRef("pk"))
+        .order_by()
+        .values("registration")
+        .annotate(
+            titles=StringAgg(
+                Concat(
+                    "session__title",
+                    Case(When(status=Booking.Status.WAITLISTED, then=Value(waiting)), default=Value("")),
+                    output_field=models.TextField(),
+                ),
+                delimiter="; ",
+                order_by=("session__start", "session__id"),
+            )
+        )
+        .values("titles")
+    )
+    return Subquery(titles, output_field=models.TextField())
+
+
+def _values(queryset: QuerySet, columns: tuple[Column, ...], computed: dict) -> QuerySet:
+    """Rows as tuples in the columns' order, reading only what the columns need (an omitted
+    email does not even join the user table). `computed` gives the columns that are not
+    fields of the model by the same name."""
+    keys = [column.key for column in columns]
+    return queryset.annotate(**{key: computed[key] for key in keys if key in computed}).values_list(*keys)
+
+
+def _registration_values(queryset: QuerySet[Registration], columns: tuple[Column, ...]) -> QuerySet:
+    computed = {
+        "email": F("user__email"),
+        "country_code": F("country"),
+        "pre_events": _pre_events_cell(),
+        "registered_at": F("created_at"),
+        "checked_in": Value(""),
+    }
+    return _values(queryset, columns, computed)
+
+
+def _by_name(prefix: str = "") -> list:
+    return [
+        Collate(f"{prefix}family_name", NAME_COLLATION).asc(),
+        Collate(f"{prefix}given_name", NAME_COLLATION).asc(),
+        F(f"{prefix}number").asc(),
+    ]
+
+
+def describe_filters(filters: dict) -> dict:
+    """The filters that were set, as JSON values, for the export record."""
+    described = {}
+    for key in ("status", "pre_event", "country", "organisation_type", "registered_from", "registered_to"):
+        value = filters.get(key)
+        if isinstance(value, Session):
+            value = value.code
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
+        if value:
+            described[key] = value
+    return described
+
+
+def filter_registrations(conference: Conference, filters: dict) -> QuerySet[Registration]:
+    """The conference's registrations that match an AttendeeExportForm's cleaned data."""
+    queryset = Registration.objects.filter(conference=conference)
+    if filters.get("status"):
+        queryset = queryset.filter(status__in=filters["status"])
+    if filters.get("pre_event"):
+        booked = Booking.objects.filter(registration=OuterRef("pk"), session=filters["pre_event"])
+        queryset = queryset.filter(Exists(booked))
+    if filters.get("country"):
+        queryset = queryset.filter(country__in=filters["country"])
+    if filters.get("organisation_type"):
+        queryset = queryset.filter(organisation_type__in=filters["organisation_type"])
+    if filters.get("registered_from") or filters.get("registered_to"):
+        # Compared as dates in the conference's zone, in SQL: no datetime arithmetic to
+        # overflow on year 1 or 9999.
+        queryset = queryset.alias(registered_on=TruncDate("created_at", tzinfo=conference.tz))
+        if filters.get("registered_from"):
+            queryset = queryset.filter(registered_on__gte=filters["registered_from"])
+        if filters.get("registered_to"):
+            queryset = queryset.filter(registered_on__lte=filters["registered_to"])
+    return queryset
+
+
+# Lists ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttendeeList:
+    """One list ready to stream: what it is, its columns, and its rows as tuples."""
+
+    conference: Conference
+    kind: ExportRecord.Kind
+    name: str
+    columns: tuple[Column, ...]
+    rows: QuerySet
+    filters: dict
+
+
+def _keep(columns: tuple[Column, ...], omit: list[str]) -> tuple[Column, ...]:
+    return tuple(column for column in columns if column.personal not in omit)
+
+
+def attendee_list(conference: Conference, *, filters: dict, omit: list[str]) -> AttendeeList:
+    """Registrations of any status matching the filters, by registration number."""
+    columns = _keep(ATTENDEE_COLUMNS, omit)
+    rows = _registration_values(filter_registrations(conference, filters).order_by("number"), columns)
+    return AttendeeList(conference, ExportRecord.Kind.ATTENDEES, "attendees", columns, rows, describe_filters(filters))
+
+
+def check_in_list(conference: Conference, *, omit: list[str]) -> AttendeeList:
+    """Confirmed attendees by family name, then given name, for the desk at the door."""
+    columns = _keep(CHECK_IN_COLUMNS, omit)
+    queryset = Registration.objects.filter(conference=conference, status=Registration.Status.CONFIRMED)
+    rows = _registration_values(queryset.order_by(*_by_name()), columns)
+    return AttendeeList(conference, ExportRecord.Kind.CHECK_IN, "check-in", columns, rows, {})
+
+
+def session_list(session: Session, *, omit: list[str]) -> AttendeeList:
+    """Who booked a session: seats by family name, then the waiting list in its order."""
+    columns = _keep(SESSION_COLUMNS, omit)
+    waiting = Q(status=Booking.Status.WAITLISTED)
+    queue = Window(RowNumber(), partition_by=F("status"), order_by=[F("status_changed_at"), F("id")])
+    computed = {
+        "seat": F("status"),
+        "waiting_position": Case(When(waiting, then=queue)),
+        "checked_in": Value(""),
+    }
+    computed |= {column.key: F(f"registration__{column.key}") for column in columns if column.key not in computed}
+    bookings = Booking.objects.filter(session=session, registration__status__in=Registration.LIVE_STATUSES).order_by(
+        Case(When(waiting, then=Value(1)), default=Value(0)),
+        Case(When(waiting, then=queue)),
+        *_by_name("registration__"),
+    )
+    rows = _values(bookings, columns, computed)
+    name = f"session-{session.code}"
+    return AttendeeList(session.conference, ExportRecord.Kind.SESSION, name, columns, rows, {"session": session.code})
+
+
+# Writing ----------------------------------------------------------------------------
+
+
+class _Line:
+    """csv.writer writes into this and hands back the line instead of buffering it."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def _formatters(conference: Conference) -> dict[str, Callable[[Any], str] | None]:
+    """Value writers by column kind, with every label resolved in the current language.
+
+    None writes the value as read: csv writes None as an empty cell and numbers as digits."""
+    statuses = {value: str(label) for value, label in Registration.Status.choices}
+    types = {value: str(label) for value, label in Registration.OrganisationType.choices}
+    seats = {value: str(label) for value, label in Booking.Status.choices}
+    languages = {code: str(name) for code, name in settings.LANGUAGES}
+    country_names = dict(countries)
+    yes, no = gettext("yes"), gettext("no")
+    tz = conference.tz
+
+    def moment(value: datetime.datetime | None) -> str:
+        return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
+
+    return {
+        "text": None,
+        "status": lambda value: statuses.get(value, value),
+        "organisation_type": lambda value: types.get(value, value),
+        "booking_status": lambda value: seats.get(value, value),
+        "country": lambda value: country_names.get(value, value or ""),
+        "language": lambda value: languages.get(value, value),
+        "yes_no": lambda value: yes if value else no,
+        "datetime": moment,
+    }
+
+
+def _header(column: Column, conference: Conference) -> str:
+    if column.kind == "datetime":
+        return f"{column.label} ({conference.timezone})"
+    return str(column.label)
+
+
+def _stream(
+    export: AttendeeList, record: ExportRecord, header: list[str], dialect: str, formatters: dict
+) -> Iterator[str]:
+    writers = [formatters[column.kind] for column in export.columns]
+    writer = csv.writer(_Line(), delimiter=DELIMITERS[dialect], lineterminator="\r\n")
+    rows = 0
+    finished = False
+    try:
+        # The header goes out at once, so the browser shows the download while the query runs.
+        yield (BYTE_ORDER_MARK if dialect != Dialect.CSV else "") + writer.writerow(header)
+        # Inside a transaction the named cursor streams; outside one PostgreSQL would first
+        # copy the whole result aside (WITH HOLD) before sending the first row.
+        # The cursor is closed before the transaction ends, even when the client goes away.
+        with transaction.atomic(), closing(export.rows.iterator(chunk_size=FETCH_ROWS)) as results:
+            lines = []
+            for row in results:
+                cells = [value if write is None else write(value) for value, write in zip(row, writers, strict=True)]
+                lines.append(writer.writerow([neutralise(cell) if cell.__class__ is str else cell for cell in cells]))
+                rows += 1
+                if len(lines) == ROWS_PER_CHUNK:
+                    yield "".join(lines)
+                    lines = []
+            yield "".join(lines)
+        finished = True
+    finally:
+        ExportRecord.objects.filter(pk=record.pk).update(rows=rows, finished_at=timezone.now() if finished else None)
+
+
+def export_response(export: AttendeeList, *, user, dialect: str) -> StreamingHttpResponse:
+    """Record the export and stream it as a CSV attachment named after conference and time.
+
+    RFC 4180: CRLF line ends, fields with the delimiter, a quote or a line break quoted,
+    quotes doubled. Dates are ISO 8601 with the offset of the conference's zone.
+    """
+    conference = export.conference
+    header = [_header(column, conference) for column in export.columns]
+    formatters = _formatters(conference)
+    record = ExportRecord.objects.create(
+        conference=conference,
+        user=user,
+        user_email=user.email,
+        kind=export.kind,
+        filters={**export.filters, "format": dialect},
+        columns=[column.key for column in export.columns],
+    )
+    stamp = timezone.localtime(record.created_at, conference.tz).strftime("%Y%m%d-%H%M")
+    filename = f"{conference.slug}-{export.name}-{stamp}.csv"
+    response = StreamingHttpResponse(
+        _stream(export, record, header, dialect, formatters),
+        content_type="text/csv; charset=utf-8; header=present",
+    )
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    # Personal data: never kept by a browser or proxy cache.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@admin.action(description=_("Export selected registrations"))
+def export_selected_registrations(modeladmin, request: HttpRequest, queryset: QuerySet[Registration]):
+    """Admin action: the selected registrations as the attendee list (Excel dialect).
+
+    Needs the export permission; the selection must belong to one conference, whose
+    zone the dates are written in.
+    """
+    if not request.user.has_perm(EXPORT_PERMISSION):
+        raise PermissionDenied
+    conference_ids = list(queryset.order_by().values_list("conference", flat=True).distinct()[:2])
+    if len(conference_ids) != 1:
+        modeladmin.message_user(
+            request, gettext("Select the registrations of one conference at a time."), level=messages.ERROR
+        )
+        return None
+    conference = Conference.objects.get(pk=conference_ids[0])
+    selected = Registration.objects.filter(pk__in=queryset.values("pk")).order_by("number")
+    export = AttendeeList(
+        conference,
+        ExportRecord.Kind.SELECTION,
+        "selection",
+        ATTENDEE_COLUMNS,
+        _registration_values(selected, ATTENDEE_COLUMNS),
+        {},
+    )
+    return export_response(export, user=request.user, dialect=Dialect.EXCEL)

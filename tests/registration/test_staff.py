@@ -1,0 +1,259 @@
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+
+from registration.models import Booking, Registration
+from tests.factories import (
+    BookingFactory,
+    ConferenceFactory,
+    RegistrationFactory,
+    RoomFactory,
+    SessionFactory,
+    StaffFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+
+
+@pytest.fixture
+def conference():
+    return ConferenceFactory(slug="valencia", name="Grow your Region 2026", capacity=10, timezone="Europe/Madrid")
+
+
+def dashboard_url(conference) -> str:
+    return reverse("registration:staff_dashboard", args=[conference.slug])
+
+
+def section(content: str, section_id: str) -> str:
+    match = re.search(rf'<section id="{section_id}".*?</section>', content, re.S)
+    assert match, f"No section #{section_id}"
+    return match.group(0)
+
+
+def table_rows(html: str) -> list[list[str]]:
+    """Each body row of the tables in html as its cells' text."""
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", html, re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        rows.append([re.sub(r"<[^>]+>", "", cell).strip() for cell in cells])
+    return rows
+
+
+def test_dashboard_shows_places_and_registrations_by_status(client, conference):
+    RegistrationFactory.create_batch(3, conference=conference)
+    RegistrationFactory(conference=conference, status=Registration.Status.WAITLISTED)
+    RegistrationFactory(conference=conference, status=Registration.Status.CANCELLED)
+    RegistrationFactory(status=Registration.Status.CONFIRMED)  # another conference
+    client.force_login(StaffFactory())
+
+    content = client.get(dashboard_url(conference)).content.decode()
+
+    assert "<h1>Who is coming to Grow your Region 2026</h1>" in content
+    assert table_rows(section(content, "places")) == [["Places", "10"], ["Confirmed", "3"], ["Places left", "7"]]
+    statuses = section(content, "statuses")
+    assert "5 registrations in all" in statuses
+    assert table_rows(statuses)[1:] == [
+        ["Pending approval", "0"],
+        ["Confirmed", "3"],
+        ["On the waiting list", "1"],
+        ["Cancelled", "1"],
+        ["Rejected", "0"],
+    ]
+    assert '<rect class="bar-fill" width="100" height="10"/>' in statuses
+    assert '<rect class="bar-fill" width="33" height="10"/>' in statuses
+
+
+def test_dashboard_shows_seats_taken_left_and_waiting_per_pre_event(client, conference):
+    small = SessionFactory(conference=conference, kind="pre_event", title="Smart specialisation", capacity=2)
+    roomy = SessionFactory(
+        conference=conference,
+        kind="workshop",
+        title="Bilateral meetings training",
+        capacity=None,
+        room=RoomFactory(conference=conference, capacity=30),
+        start=small.end,
+    )
+    SessionFactory(conference=conference, kind="plenary", title="Opening")
+    BookingFactory.create_batch(2, registration__conference=conference, session=small)
+    BookingFactory.create_batch(3, registration__conference=conference, session=small, status=Booking.Status.WAITLISTED)
+    BookingFactory(registration__conference=conference, session=roomy)
+    client.force_login(StaffFactory())
+
+    content = client.get(dashboard_url(conference)).content.decode()
+
+    assert table_rows(section(content, "pre-events"))[1:] == [
+        ["Smart specialisation", "2", "2", "0", "3"],
+        ["Bilateral meetings training", "30", "1", "29", "0"],
+    ]
+    assert "Opening" not in section(content, "pre-events")
+    assert table_rows(section(content, "waiting-lists"))[1:] == [
+        ["The conference", "0"],
+        ["Smart specialisation", "3"],
+        ["Bilateral meetings training", "0"],
+    ]
+
+
+def test_dashboard_counts_confirmed_attendees_by_country_and_organisation_type(client, conference):
+    RegistrationFactory.create_batch(3, conference=conference, country="PL")
+    RegistrationFactory.create_batch(2, conference=conference, country="ES", organisation_type="sme")
+    RegistrationFactory(conference=conference, country="RO", organisation_type="research")
+    RegistrationFactory(conference=conference, country="IT", status=Registration.Status.WAITLISTED)
+    client.force_login(StaffFactory())
+
+    content = client.get(dashboard_url(conference)).content.decode()
+
+    countries = section(content, "countries")
+    assert "From 3 countries" in countries
+    assert table_rows(countries)[1:] == [["Poland", "3"], ["Spain", "2"], ["Romania", "1"]]
+    types = dict(row for row in table_rows(section(content, "organisation-types"))[1:])
+    assert types["Cluster organisation"] == "3"
+    assert types["SME"] == "2"
+    assert types["Research or university"] == "1"
+    assert types["Public authority"] == "0"
+
+
+def test_dashboard_charts_registrations_per_day_in_the_conference_zone(client, conference):
+    # 23:30 UTC on 1 March is already 2 March in Madrid.
+    RegistrationFactory(conference=conference, created_at=dt.datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
+    RegistrationFactory.create_batch(3, conference=conference, created_at=dt.datetime(2026, 3, 4, 10, tzinfo=UTC))
+    client.force_login(StaffFactory())
+
+    over_time = section(client.get(dashboard_url(conference)).content.decode(), "over-time")
+
+    assert table_rows(over_time)[1:] == [
+        ["2 March 2026", "1", "1"],
+        ["3 March 2026", "0", "1"],
+        ["4 March 2026", "3", "4"],
+    ]
+    assert 'viewBox="0 0 30 100"' in over_time
+    first_day = '<rect class="bar-fill" x="1" y="67" width="8" height="33"><title>2 March 2026: 1</title></rect>'
+    assert first_day in over_time
+    assert '<rect class="bar-fill" x="21" y="0" width="8" height="100">' in over_time
+    assert "from 2 March 2026 to 4 March 2026; the busiest day was 4 March 2026 with 3." in over_time
+
+
+def test_dashboard_of_a_conference_without_registrations_says_so(client, conference):
+    client.force_login(StaffFactory())
+
+    content = client.get(dashboard_url(conference)).content.decode()
+
+    assert "No registrations yet." in content
+    assert "No confirmed attendees yet." in content
+    assert "This conference has no sessions that need sign-up." in content
+
+
+def test_dashboard_has_no_inline_style_or_script(client, conference):
+    SessionFactory(conference=conference, kind="pre_event")
+    RegistrationFactory(conference=conference)
+    client.force_login(StaffFactory(can_export=True))
+
+    content = client.get(dashboard_url(conference)).content.decode()
+
+    assert "style=" not in content
+    assert "<script" not in content
+    assert re.search(r"\son[a-z]+=", content) is None
+    assert content.count("<h1>") == 1
+
+
+def test_dashboard_keeps_svg_numbers_unlocalised_in_german(client, conference):
+    RegistrationFactory.create_batch(2, conference=conference)
+    RegistrationFactory(conference=conference, status=Registration.Status.WAITLISTED)
+    client.force_login(StaffFactory())
+
+    content = client.get(dashboard_url(conference), headers={"accept-language": "de"}).content.decode()
+
+    assert re.search(r'width="\d+,\d+"', content) is None
+    assert '<rect class="bar-fill" width="50" height="10"/>' in content
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_dashboard_takes_the_same_queries_for_1_and_50_attendees(client, conference, django_assert_num_queries, count):
+    pre_events = SessionFactory.create_batch(2, conference=conference, kind="pre_event")
+    for index, registration in enumerate(RegistrationFactory.create_batch(count, conference=conference)):
+        BookingFactory(registration=registration, session=pre_events[index % 2])
+    client.force_login(StaffFactory(can_export=True))
+
+    # user, permissions (2), conference, by status, pre-events, countries, types, days,
+    # and the pre-event choices of the export form
+    with django_assert_num_queries(10):
+        response = client.get(dashboard_url(conference))
+
+    assert f"{count} registration" in section(response.content.decode(), "statuses")
+
+
+def test_dashboard_offers_the_lists_to_those_who_may_export(client, conference):
+    SessionFactory(conference=conference, kind="pre_event", code="smart", title="Smart specialisation")
+    client.force_login(StaffFactory(can_export=True))
+
+    content = client.get(dashboard_url(conference)).content.decode()
+
+    lists = section(content, "lists")
+    assert 'action="/valencia/staff/attendees.csv"' in lists
+    assert 'action="/valencia/staff/check-in.csv"' in lists
+    assert 'formaction="/valencia/staff/sessions/smart.csv"' in lists
+    assert "Door list: Smart specialisation" in lists
+    assert '<option value="smart">Smart specialisation</option>' in lists
+    assert "<legend>Leave out:</legend>" in lists
+    # The two forms on the page do not share field ids.
+    assert lists.count('id="id_format_0"') == 1
+    assert lists.count('id="lists_format_0"') == 1
+
+
+def test_dashboard_for_staff_without_the_export_permission_shows_figures_only(client, conference):
+    RegistrationFactory(conference=conference, family_name="Bieńkowska")
+    client.force_login(StaffFactory())
+
+    content = client.get(dashboard_url(conference)).content.decode()
+
+    assert "Lists with attendees’ details need the permission to export attendee lists." in content
+    assert "attendees.csv" not in content
+    assert "Bieńkowska" not in content
+
+
+def test_dashboard_is_open_to_a_non_staff_user_with_the_export_permission(client, conference):
+    client.force_login(StaffFactory(is_staff=False, can_export=True))
+
+    response = client.get(dashboard_url(conference))
+
+    assert response.status_code == 200
+    assert "attendees.csv" in response.content.decode()
+
+
+def test_dashboard_sends_anonymous_visitors_to_log_in(client, conference):
+    response = client.get(dashboard_url(conference))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('account_login')}?next=/valencia/staff/"
+
+
+def test_dashboard_is_forbidden_to_attendees(client, conference):
+    RegistrationFactory(conference=conference, user=UserFactory(email="attendee@example.eu"))
+    client.force_login(UserFactory(email="attendee@example.eu"))
+
+    response = client.get(dashboard_url(conference))
+
+    assert response.status_code == 403
+    assert "You are not allowed to see this page" in response.content.decode()
+
+
+def test_dashboard_of_an_unknown_conference_is_404(client):
+    client.force_login(StaffFactory())
+
+    response = client.get("/nowhere/staff/")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+
+
+def test_dashboard_shows_an_unpublished_conference_to_staff(client):
+    draft = ConferenceFactory(slug="draft", is_published=False, name="Draft edition")
+    client.force_login(StaffFactory())
+
+    response = client.get(dashboard_url(draft))
+
+    assert "Who is coming to Draft edition" in response.content.decode()
