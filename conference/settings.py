@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "conference.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the session middleware, so that a write request and its session are one transaction.
+    "conference.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,6 +88,17 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 # Persistent connections, checked before reuse so a restarted PostgreSQL heals by itself.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # When the database is busy or gone, fail within seconds (a friendly 503) instead of
+    # letting requests queue up behind a lock or a dead host. 0 turns a limit off.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+            "options": "-c lock_timeout={}s -c statement_timeout={}s".format(
+                env.int("DATABASE_LOCK_TIMEOUT", default=3), env.int("DATABASE_STATEMENT_TIMEOUT", default=30)
+            ),
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: the cache and the Celery broker. Without REDIS_URL (the fallback of `make run`)
