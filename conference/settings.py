@@ -107,7 +107,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "conference.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "conference",
             "OPTIONS": {
