@@ -206,21 +206,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery: JSON only, acknowledged after the work is done, bounded in time.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+# No result backend: tasks report through the rows they change (the outbox), and a web
+# request that enqueues a task never waits on Redis for a result channel.
+CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 50
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Publishing gives up fast when Redis is down: the outbox row is already saved and the
-# periodic sweep enqueues it again later.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+# Publishing gives up fast when Redis is down (one connection attempt, no retry loop): the
+# outbox row is already saved and the periodic sweep enqueues it again later.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2, "max_retries": 0}
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-emails": {
