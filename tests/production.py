@@ -29,7 +29,8 @@ class ProductionServer:
     def __init__(self, *, database_url: str, redis_url: str, workers: int = 2) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._static_root = tempfile.TemporaryDirectory(prefix="conference-static-")
+        self._files = tempfile.TemporaryDirectory(prefix="conference-production-")
+        self.log_path = Path(self._files.name) / "gunicorn.log"
         inherited = {
             key: value
             for key, value in os.environ.items()
@@ -44,7 +45,7 @@ class ProductionServer:
             "SITE_URL": self.url,
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
-            "STATIC_ROOT": self._static_root.name,
+            "STATIC_ROOT": str(Path(self._files.name) / "static"),
         }
         self.workers = workers
         self.process: subprocess.Popen | None = None
@@ -70,6 +71,7 @@ class ProductionServer:
 
     def start(self) -> None:
         self.manage("collectstatic", "--no-input", "--verbosity", "0")
+        self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
@@ -85,8 +87,14 @@ class ProductionServer:
             ],
             cwd=ROOT,
             env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
         )
         wait_for(self.url, "gunicorn")
+
+    def log(self) -> str:
+        """What gunicorn and the site logged so far (warnings and errors)."""
+        return self.log_path.read_text()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -96,7 +104,8 @@ class ProductionServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._static_root.cleanup()
+            self._log.close()
+        self._files.cleanup()
 
 
 @dataclass
