@@ -13,9 +13,7 @@ from django.utils.cache import add_never_cache_headers
 logger = logging.getLogger(__name__)
 
 # Powerful browser features this site never uses, refused for it and for anything it embeds.
-PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), browsing-topics=()"
-)
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), browsing-topics=()"
 # What PostgreSQL raises for a lock wait or a statement over its timeout, a lost
 # connection, or a server that does not answer: all mean "try again shortly".
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)

@@ -1,5 +1,5 @@
-"""The site, allauth's pages and the Django admin work under the strict Content-Security-Policy:
-Chromium reports no violation while a person uses them."""
+"""The site, allauth's pages and the Django admin work under the strict Content-Security-Policy
+and the Permissions-Policy: Chromium reports no violation or header error while a person uses them."""
 
 import pytest
 from playwright.sync_api import expect
@@ -9,11 +9,15 @@ from tests.factories import PASSWORD, ConferenceFactory, OrganiserFactory
 
 @pytest.fixture
 def violations(page) -> list[str]:
-    """Every Content-Security-Policy violation Chromium reports on this page."""
+    """Every Content-Security-Policy violation or Permissions-Policy error Chromium reports on this page."""
     found: list[str] = []
     page.on(
         "console",
-        lambda message: found.append(message.text) if "Content Security Policy" in message.text else None,
+        lambda message: (
+            found.append(message.text)
+            if "Content Security Policy" in message.text or "Permissions-Policy" in message.text
+            else None
+        ),
     )
     return found
 
