@@ -26,9 +26,11 @@ node_modules/.installed: package.json package-lock.json
 run: $(VENV)/.runtime
 	$(PY) -m conference.devserver
 
+# bandit checks the code that ships (pyproject.toml leaves tests out) and fails on medium or high findings.
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -c pyproject.toml -r . --severity-level medium -q
 
 # Browser tests drive Debian's Chromium; Playwright cannot download its own here.
 browser:

@@ -44,7 +44,8 @@ def _check_cache() -> str:
 def _check_broker() -> str:
     try:
         with current_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=1)
+            # One attempt: a load balancer's probe must not wait for retries.
+            conn.ensure_connection(max_retries=0, timeout=1)
     except Exception:
         return "unavailable"
     return "ok"

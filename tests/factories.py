@@ -2,11 +2,15 @@ import datetime as dt
 import zoneinfo
 
 import factory
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
 from registration.models import Booking, Registration, User
+
+# Every factory-made user's password.
+PASSWORD = "correct horse battery staple"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -15,7 +19,42 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["email"]
 
     email = factory.Sequence(lambda n: f"person{n}@example.org")
-    password = factory.django.Password("correct horse battery staple")
+    password = factory.django.Password(PASSWORD)
+
+
+class EmailAddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailAddress
+
+    user = factory.SubFactory(UserFactory)
+    email = factory.SelfAttribute("user.email")
+    verified = True
+    primary = True
+
+
+class VerifiedUserFactory(UserFactory):
+    """A user who has confirmed their email address, so allauth lets them log in."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    email_address = factory.RelatedFactory(EmailAddressFactory, factory_related_name="user")
+
+
+class StaffFactory(VerifiedUserFactory):
+    """Staff; `can_export=True` also grants the attendee-list export permission."""
+
+    is_staff = True
+
+    @factory.post_generation
+    def can_export(self, create: bool, extracted: bool | None, **kwargs) -> None:
+        if create and extracted:
+            self.user_permissions.add(Permission.objects.get(codename="export_registration"))
+
+
+class OrganiserFactory(VerifiedUserFactory):
+    is_staff = True
+    is_superuser = True
 
 
 class ConferenceFactory(factory.django.DjangoModelFactory):
@@ -118,19 +157,3 @@ class BookingFactory(factory.django.DjangoModelFactory):
         SessionFactory, conference=factory.SelfAttribute("..registration.conference"), kind=Session.Kind.PRE_EVENT
     )
     status = Booking.Status.CONFIRMED
-
-
-class StaffFactory(UserFactory):
-    """A staff member; `can_export=True` adds the permission to export attendee lists."""
-
-    class Meta:
-        skip_postgeneration_save = True
-
-    is_staff = True
-
-    @factory.post_generation
-    def can_export(user, create, extracted, **kwargs):
-        if create and extracted:
-            user.user_permissions.add(
-                Permission.objects.get(content_type__app_label="registration", codename="export_registration")
-            )

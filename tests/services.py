@@ -70,51 +70,91 @@ def run_as_postgres_user() -> dict:
     sys.exit("services: running as root and no unprivileged user to run PostgreSQL as.")
 
 
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of our own on a free port; it can be stopped and started again
+    with its data (the failure tests do), and is deleted by `destroy`."""
+
+    def __init__(self) -> None:
+        self.initdb, self.pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
+        if not (self.initdb and self.pg_ctl):
+            sys.exit(
+                "services: PostgreSQL does not answer and initdb/pg_ctl are not installed. "
+                "Start PostgreSQL or set DATABASE_URL (see README)."
+            )
+        self.port = free_port()
+        self.data = tempfile.mkdtemp(prefix="conference-pg-")
+        self.owner = run_as_postgres_user()
+        if self.owner:
+            os.chown(self.data, self.owner["user"], self.owner["group"])
+        self._quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, **self.owner}
+        subprocess.run(
+            [self.initdb, "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8"], check=True, **self._quiet
+        )
+
+    def url(self, database: str = "conference") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        subprocess.run([self.pg_ctl, "-D", self.data, "-o", options, "-w", "start"], check=True, **self._quiet)
+        wait_for(self.url(), "PostgreSQL")
+
+    def stop(self) -> None:
+        """Stop at once, as a crash would: open connections are cut, nothing is flushed."""
+        subprocess.run([self.pg_ctl, "-D", self.data, "-m", "immediate", "-w", "stop"], check=False, **self._quiet)
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+class ThrowawayRedis:
+    """A Redis server of our own on a free port, without persistence; it can be stopped and
+    started again (empty)."""
+
+    def __init__(self) -> None:
+        self.server = find_binary("redis-server")
+        if not self.server:
+            sys.exit("services: Redis does not answer and redis-server is not installed. Start Redis or set REDIS_URL.")
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def url(self, database: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(self.url(), "Redis")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 @contextmanager
 def throwaway_postgres():
-    initdb, pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
-    if not (initdb and pg_ctl):
-        sys.exit(
-            "services: PostgreSQL does not answer and initdb/pg_ctl are not installed. "
-            "Start PostgreSQL or set DATABASE_URL (see README)."
-        )
-    port = free_port()
-    data = tempfile.mkdtemp(prefix="conference-pg-")
-    owner = run_as_postgres_user()
-    if owner:
-        os.chown(data, owner["user"], owner["group"])
-    print(f"services: starting a throwaway PostgreSQL on port {port}", flush=True)
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
-    subprocess.run([initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"], check=True, **quiet, **owner)
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run([pg_ctl, "-D", data, "-o", options, "-w", "start"], check=True, **quiet, **owner)
+    server = ThrowawayPostgres()
+    print(f"services: starting a throwaway PostgreSQL on port {server.port}", flush=True)
     try:
-        url = f"postgres://postgres@127.0.0.1:{port}/conference"
-        wait_for(url, "PostgreSQL")
-        yield url
+        server.start()
+        yield server.url()
     finally:
-        subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "stop"], check=False, **quiet, **owner)
-        shutil.rmtree(data, ignore_errors=True)
+        server.destroy()
 
 
 @contextmanager
 def throwaway_redis():
-    server = find_binary("redis-server")
-    if not server:
-        sys.exit("services: Redis does not answer and redis-server is not installed. Start Redis or set REDIS_URL.")
-    port = free_port()
-    print(f"services: starting a throwaway Redis on port {port}", flush=True)
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
+    server = ThrowawayRedis()
+    print(f"services: starting a throwaway Redis on port {server.port}", flush=True)
     try:
-        url = f"redis://127.0.0.1:{port}/0"
-        wait_for(url, "Redis")
-        yield url
+        server.start()
+        yield server.url()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 def main(command: list[str]) -> int:

@@ -1,0 +1,70 @@
+"""Project-wide middleware: the Permissions-Policy header, and a busy or unreachable
+database answered with a friendly 503 instead of a 500."""
+
+import logging
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.template import loader
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers
+
+logger = logging.getLogger(__name__)
+
+# Powerful browser features this site never uses, refused for it and for anything it embeds.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), browsing-topics=()"
+# What PostgreSQL raises for a lock wait or a statement over its timeout, a lost
+# connection, or a server that does not answer: all mean "try again shortly".
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class PermissionsPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A request that may write (POST and the like) runs in one transaction, rolled back
+    when the answer is a 5xx, so a lock timeout or a lost database half-way leaves nothing
+    half-saved. Lock and statement timeouts and an unreachable database become the 503
+    page with Retry-After, whether they happen in the view, its template or the commit.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in SAFE_METHODS:
+            return self.get_response(request)
+        try:
+            with transaction.atomic():
+                response = self.get_response(request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+        except DATABASE_UNAVAILABLE as exc:
+            return service_unavailable(request, exc)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            return service_unavailable(request, exception)
+        return None
+
+
+def service_unavailable(request: HttpRequest, exception: Exception) -> HttpResponse:
+    logger.warning("Database unavailable for %s %s: %s", request.method, request.path, exception)
+    # Rendered without the request context (looking up the user needs the database), in the
+    # visitor's language even when the failure came before the locale middleware ran.
+    with translation.override(translation.get_language_from_request(request)):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response

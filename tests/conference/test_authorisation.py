@@ -1,0 +1,217 @@
+"""Who may open which page: one row per URL and what each kind of visitor gets.
+
+Every named URL of the project must have a row (the completeness test fails otherwise), so a
+new page declares its rule when it is added: one line in RULES. The admin and allauth are
+covered by sample rows of their own.
+"""
+
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from agenda.models import Conference
+from registration.models import Registration, User
+from tests.factories import (
+    ConferenceFactory,
+    OrganiserFactory,
+    RegistrationFactory,
+    StaffFactory,
+    VerifiedUserFactory,
+)
+
+
+class Outcome(enum.Enum):
+    OK = "the page"
+    REDIRECT = "a redirect within the site"
+    LOGIN = "a redirect to log in"
+    ADMIN_LOGIN = "a redirect to the admin's login"
+    BAD_REQUEST = "a 400"
+    FORBIDDEN = "the 403 page"
+    NOT_FOUND = "the 404 page"
+
+
+OK, REDIRECT, LOGIN, ADMIN_LOGIN, BAD_REQUEST, FORBIDDEN, NOT_FOUND = Outcome
+
+
+@dataclass(frozen=True)
+class Access:
+    """What each kind of visitor gets."""
+
+    anonymous: Outcome
+    attendee: Outcome
+    other_attendee: Outcome
+    staff_without_export: Outcome
+    staff: Outcome
+    organiser: Outcome
+
+
+def everyone(outcome: Outcome) -> Access:
+    return Access(*[outcome] * len(Access.__dataclass_fields__))
+
+
+EVERYONE = everyone(OK)
+NOBODY = everyone(NOT_FOUND)
+SIGNED_IN = Access(LOGIN, OK, OK, OK, OK, OK)
+STAFF = Access(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
+EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
+ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORBIDDEN, OK)
+ROLES = list(Access.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class World:
+    """What the rows' URLs point at: a published and a draft conference, an attendee and
+    another attendee registered for the first, staff with and without the export
+    permission, and an organiser."""
+
+    conference: Conference
+    draft_conference: Conference
+    registration: Registration
+    other_registration: Registration
+    users: dict[str, User | None]
+
+
+def build_world() -> World:
+    conference = ConferenceFactory()
+    registration = RegistrationFactory(conference=conference, user=VerifiedUserFactory())
+    other_registration = RegistrationFactory(conference=conference, user=VerifiedUserFactory())
+    return World(
+        conference=conference,
+        draft_conference=ConferenceFactory(is_published=False),
+        registration=registration,
+        other_registration=other_registration,
+        users={
+            "anonymous": None,
+            "attendee": registration.user,
+            "other_attendee": other_registration.user,
+            "staff_without_export": StaffFactory(),
+            "staff": StaffFactory(can_export=True),
+            "organiser": OrganiserFactory(),
+        },
+    )
+
+
+def no_kwargs(world: World) -> dict:
+    return {}
+
+
+def slug(world: World) -> dict:
+    return {"slug": world.conference.slug}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    access: Access
+    kwargs: Callable[[World], dict] = no_kwargs
+
+
+RULES = [
+    # The project's pages.
+    Rule("agenda:conference_list", EVERYONE),
+    Rule("agenda:conference", EVERYONE, slug),
+    Rule("agenda:conference", NOBODY, lambda world: {"slug": world.draft_conference.slug}),
+    Rule("healthz", EVERYONE),
+    Rule("set_language", everyone(REDIRECT)),
+    Rule("media", NOBODY, lambda world: {"path": "speakers/missing.jpg"}),
+    Rule("media", everyone(BAD_REQUEST), lambda world: {"path": "../conference/settings.py"}),
+    # allauth: a sample.
+    Rule("account_login", Access(OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
+    Rule("account_signup", Access(OK, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT)),
+    Rule("account_logout", Access(REDIRECT, OK, OK, OK, OK, OK)),
+    Rule("account_reset_password", EVERYONE),
+    Rule("account_email", SIGNED_IN),
+    # The admin: a sample.
+    Rule("admin:index", Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK, OK, OK)),
+    Rule("admin:login", Access(OK, OK, OK, REDIRECT, REDIRECT, REDIRECT)),
+    Rule("admin:registration_user_changelist", ADMIN_ORGANISERS),
+    Rule(
+        "admin:registration_user_change",
+        ADMIN_ORGANISERS,
+        lambda world: {"object_id": world.registration.user.pk},
+    ),
+    Rule("admin:auth_group_changelist", ADMIN_ORGANISERS),
+]
+
+
+def project_url_names() -> Iterator[str]:
+    """Every URL the project routes, by name; the admin's and allauth's are left out."""
+
+    def walk(patterns: list, prefix: str) -> Iterator[str]:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.app_name == "admin" or getattr(pattern.urlconf_module, "__name__", "") == "allauth.urls":
+                    continue
+                yield from walk(pattern.url_patterns, f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix)
+            elif isinstance(pattern, URLPattern):
+                yield f"{prefix}{pattern.name}" if pattern.name else f"<unnamed {pattern.pattern}>"
+
+    return walk(get_resolver().url_patterns, "")
+
+
+def test_every_url_of_the_project_has_a_rule():
+    ruled = {rule.name for rule in RULES}
+
+    missing = sorted(set(project_url_names()) - ruled)
+
+    assert not missing, f"Name these URLs and add a Rule to RULES for each: {missing}"
+
+
+def assert_outcome(outcome: Outcome, response: HttpResponse, path: str) -> None:
+    content = response.content.decode(errors="replace")
+    location = response.get("Location", "")
+    match outcome:
+        case Outcome.OK:
+            assert response.status_code == 200
+            assert "You are not allowed to see this page" not in content
+        case Outcome.REDIRECT:
+            assert response.status_code == 302
+            assert location.startswith("/")
+            assert not location.startswith(("//", "/\\"))
+            assert not location.startswith(("/accounts/login/", "/admin/login/"))
+        case Outcome.LOGIN:
+            assert response.status_code == 302
+            assert location == f"{reverse('account_login')}?next={path}"
+        case Outcome.ADMIN_LOGIN:
+            assert response.status_code == 302
+            assert location == f"{reverse('admin:login')}?next={path}"
+        case Outcome.BAD_REQUEST:
+            assert response.status_code == 400
+            assert "SECRET_KEY" not in content
+        case Outcome.FORBIDDEN:
+            assert response.status_code == 403
+            assert "You are not allowed to see this page" in content
+        case Outcome.NOT_FOUND:
+            assert response.status_code == 404
+            assert "Page not found" in content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rule", RULES, ids=[f"{rule.name}-{index}" for index, rule in enumerate(RULES)])
+def test_each_kind_of_visitor_gets_what_the_rule_says(rule):
+    world = build_world()
+    path = reverse(rule.name, kwargs=rule.kwargs(world))
+
+    for role in ROLES:
+        client = Client()
+        if world.users[role]:
+            client.force_login(world.users[role])
+        response = client.get(path)
+        expected = getattr(rule.access, role)
+
+        try:
+            assert_outcome(expected, response, path)
+        except AssertionError as failure:
+            raise AssertionError(
+                f"{rule.name} ({path}) as {role}: expected {expected.value}, got {response.status_code} "
+                f"{response.get('Location', '')}"
+            ) from failure
+        # Attendees never see each other's details.
+        for one, other in [("attendee", "other_attendee"), ("other_attendee", "attendee")]:
+            if role == one:
+                assert world.users[other].email not in response.content.decode(errors="replace"), (path, role)

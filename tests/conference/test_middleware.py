@@ -1,0 +1,78 @@
+import logging
+
+import psycopg2
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.urls import reverse
+
+from tests.conftest import database_url
+from tests.factories import PASSWORD, VerifiedUserFactory
+
+
+def assert_friendly_503(response) -> None:
+    content = response.content.decode()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "<h1>We are very busy right now</h1>" in content
+    assert "Please wait a minute and try again." in content
+    assert 'class="skip-link"' in content  # in the site's layout
+
+
+@pytest.fixture
+def database_down(monkeypatch):
+    """PostgreSQL stops answering: every new connection is refused by the driver."""
+
+    def refuse(*args, **kwargs):
+        raise connection.Database.OperationalError("connection refused")
+
+    connection.close()
+    monkeypatch.setattr(connection.Database, "connect", refuse)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_held_too_long_gives_a_friendly_503_and_saves_nothing(client, caplog):
+    user = VerifiedUserFactory()
+    locker = psycopg2.connect(database_url())
+    try:
+        with locker.cursor() as cursor:
+            # Another transaction holds the user's row, as a slow registration would.
+            cursor.execute("SELECT id FROM registration_user WHERE id = %s FOR UPDATE", [user.pk])
+            with caplog.at_level(logging.WARNING, logger="conference.middleware"):
+                response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    finally:
+        locker.close()
+
+    assert_friendly_503(response)
+    # It was the lock timeout, not the statement timeout, that ended the wait.
+    assert "canceling statement due to lock timeout" in caplog.text
+    # Logging in writes the session, then the last login: neither is kept.
+    user.refresh_from_db()
+    assert user.last_login is None
+    assert not Session.objects.exists()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_are_a_friendly_503_when_the_database_is_down(client, database_down):
+    response = client.get(reverse("agenda:conference_list"))
+
+    assert_friendly_503(response)
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forms_are_a_friendly_503_when_the_database_is_down(client, database_down):
+    response = client.post(reverse("account_login"), {"login": "someone@example.org", "password": PASSWORD})
+
+    assert_friendly_503(response)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_503_page_speaks_the_visitors_language(client, database_down):
+    client.cookies["django_language"] = "fr"
+
+    response = client.get(reverse("agenda:conference_list"))
+
+    assert response.status_code == 503
+    assert '<html lang="fr">' in response.content.decode()
