@@ -14,12 +14,13 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from agenda.models import Conference
+from agenda.models import Conference, Session
 from registration.models import Registration, User
 from tests.factories import (
     ConferenceFactory,
     OrganiserFactory,
     RegistrationFactory,
+    SessionFactory,
     StaffFactory,
     VerifiedUserFactory,
 )
@@ -71,6 +72,7 @@ class World:
 
     conference: Conference
     draft_conference: Conference
+    pre_event: Session
     registration: Registration
     other_registration: Registration
     users: dict[str, User | None]
@@ -83,6 +85,7 @@ def build_world() -> World:
     return World(
         conference=conference,
         draft_conference=ConferenceFactory(is_published=False),
+        pre_event=SessionFactory(conference=conference, kind=Session.Kind.PRE_EVENT),
         registration=registration,
         other_registration=other_registration,
         users={
@@ -117,6 +120,15 @@ RULES = [
     Rule("agenda:conference", EVERYONE, slug),
     Rule("agenda:conference", NOBODY, lambda world: {"slug": world.draft_conference.slug}),
     Rule("healthz", EVERYONE),
+    Rule("favicon", everyone(REDIRECT)),
+    Rule("registration:staff_dashboard", STAFF, slug),
+    Rule("registration:attendees_csv", EXPORTERS, slug),
+    Rule("registration:check_in_csv", EXPORTERS, slug),
+    Rule(
+        "registration:session_csv",
+        EXPORTERS,
+        lambda world: {"slug": world.conference.slug, "code": world.pre_event.code},
+    ),
     Rule("set_language", everyone(REDIRECT)),
     Rule("media", NOBODY, lambda world: {"path": "speakers/missing.jpg"}),
     Rule("media", everyone(BAD_REQUEST), lambda world: {"path": "../conference/settings.py"}),
@@ -162,8 +174,12 @@ def test_every_url_of_the_project_has_a_rule():
     assert not missing, f"Name these URLs and add a Rule to RULES for each: {missing}"
 
 
-def assert_outcome(outcome: Outcome, response: HttpResponse, path: str) -> None:
-    content = response.content.decode(errors="replace")
+def body(response: HttpResponse) -> str:
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    return raw.decode(errors="replace")
+
+
+def assert_outcome(outcome: Outcome, response: HttpResponse, content: str, path: str) -> None:
     location = response.get("Location", "")
     match outcome:
         case Outcome.OK:
@@ -202,10 +218,11 @@ def test_each_kind_of_visitor_gets_what_the_rule_says(rule):
         if world.users[role]:
             client.force_login(world.users[role])
         response = client.get(path)
+        content = body(response)
         expected = getattr(rule.access, role)
 
         try:
-            assert_outcome(expected, response, path)
+            assert_outcome(expected, response, content, path)
         except AssertionError as failure:
             raise AssertionError(
                 f"{rule.name} ({path}) as {role}: expected {expected.value}, got {response.status_code} "
@@ -214,4 +231,4 @@ def test_each_kind_of_visitor_gets_what_the_rule_says(rule):
         # Attendees never see each other's details.
         for one, other in [("attendee", "other_attendee"), ("other_attendee", "attendee")]:
             if role == one:
-                assert world.users[other].email not in response.content.decode(errors="replace"), (path, role)
+                assert world.users[other].email not in content, (path, role)
