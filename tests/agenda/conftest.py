@@ -63,7 +63,16 @@ def build_programme(conference, sessions: int, *, rooms: int = 3):
 
 @pytest.fixture
 def conference(db):
-    return ConferenceFactory(name="GROW your REGIOn", slug="growyourregion-2017")
+    """The 2017 edition: Valencia, 8-9 November, in winter time (CET)."""
+    madrid = zoneinfo.ZoneInfo("Europe/Madrid")
+    return ConferenceFactory(
+        name="GROW your REGIOn",
+        slug="growyourregion-2017",
+        start_date=dt.date(2017, 11, 8),
+        end_date=dt.date(2017, 11, 9),
+        registration_opens=dt.datetime(2017, 6, 1, tzinfo=madrid),
+        registration_closes=dt.datetime(2017, 11, 1, tzinfo=madrid),
+    )
 
 
 @pytest.fixture
