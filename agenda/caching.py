@@ -3,6 +3,9 @@ version, language, view and its parameters. An organiser's edit raises the conte
 version (services.bump_content_version), so every key changes at once: no flush, and
 stale entries simply expire.
 
+Keys also carry a digest of the code, templates and translations that render the
+content, so a deploy that changes them starts afresh too.
+
 Pages cache the programme part of their content only. The layout around it shows who is
 logged in and carries a CSRF token, so it is rendered per request (cheaply); seats left
 move with every registration, so the cached HTML holds a marker where they go and each
@@ -18,6 +21,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -39,6 +43,22 @@ TIMEOUT = 60 * 60 * 24
 SEATS_MARKER = re.compile(r"<!--seats:(\d+)-->")
 
 
+def _release() -> str:
+    package = Path(__file__).resolve().parent
+    sources = [
+        *package.glob("**/*.py"),
+        *(settings.BASE_DIR / "templates" / "agenda").glob("**/*.html"),
+        *(path for directory in settings.LOCALE_PATHS for path in Path(directory).glob("**/*.mo")),
+    ]
+    digest = hashlib.sha256()
+    for path in sorted(sources):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+RELEASE = _release()
+
+
 @dataclass(frozen=True)
 class Fragment:
     """The cached, programme-derived part of a page."""
@@ -49,7 +69,8 @@ class Fragment:
 
 def cache_key(conference: Conference, view: str, params: Iterable[tuple[str, str]] = ()) -> str:
     """Only validated, normalised parameters go in: a key per real variant of a page."""
-    return f"agenda:{conference.pk}:{conference.content_version}:{get_language()}:{view}:{urlencode(sorted(params))}"
+    version = f"{conference.pk}:{conference.content_version}:{RELEASE}"
+    return f"agenda:{version}:{get_language()}:{view}:{urlencode(sorted(params))}"
 
 
 def seats_marker(session: Session) -> str:

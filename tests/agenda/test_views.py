@@ -7,6 +7,7 @@ import re
 import zoneinfo
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 from icalendar import Calendar
 
@@ -110,7 +111,10 @@ def test_conference_list_shows_upcoming_first_and_past(client, conference):
 
     assert page.index("GROW your REGIOn 2027") < page.index("8 November 2017")
     assert "Unpublished" not in page
-    assert f'href="/{upcoming.slug}/"' in main(client.get("/"))
+    markup = main(client.get("/"))
+    assert f'href="/{upcoming.slug}/"' in markup
+    assert f'<a href="/{upcoming.slug}/agenda/">See the programme</a> · <strong>Registration is open</strong>' in markup
+    assert markup.count("Registration is open") == 1  # not the 2017 edition
 
 
 def test_conference_list_queries_do_not_grow(client, django_assert_num_queries):
@@ -396,6 +400,20 @@ def test_exports_answer_conditional_requests_until_an_edit(client, conference, p
     assert changed.status_code == 200
     assert changed["ETag"] != first["ETag"]
     assert f'"version": "{conference.content_version}"' in changed.content.decode()
+
+
+@override_settings(
+    CACHES={
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.2},
+        }
+    }
+)
+def test_pages_and_exports_work_without_redis(client, conference, programme):
+    assert "27 seats left" in text(client.get(f"/{conference.slug}/agenda/"))
+    assert b"BEGIN:VEVENT" in client.get(f"/{conference.slug}/agenda.ics").content
 
 
 # Queries: the same for one session as for many, cold and cached
