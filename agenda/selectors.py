@@ -135,10 +135,6 @@ def load_programme(conference: Conference) -> Programme:
         .prefetch_related(Prefetch("session_speakers", queryset=speakers))
         .order_by("start", "room__position", "room__name", "title")
     )
-    for session in sessions:
-        for appearance in session.session_speakers.all():
-            # Both ends already in memory: spare the speaker pages a query per session.
-            appearance.session = session
     return Programme(conference, sessions)
 
 
