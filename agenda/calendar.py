@@ -72,7 +72,7 @@ def build_calendar(
         event.add("last-modified", session.updated_at)
         event.add("sequence", session.sequence)
         event.add("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")
-        event.add("categories", [str(session.get_kind_display())])
+        event.add("categories", [session.kind_label])
         location = session.room.name if session.room_id else conference.venue
         if location:
             event.add("location", location)

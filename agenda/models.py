@@ -312,6 +312,11 @@ class Session(models.Model):
             raise ValidationError(errors)
 
     @property
+    def kind_label(self) -> str:
+        # get_kind_display() hashes every choice on each call: too slow for 300 sessions.
+        return str(self.Kind(self.kind).label)
+
+    @property
     def is_cancelled(self) -> bool:
         return self.status == self.Status.CANCELLED
 
