@@ -6,6 +6,7 @@ and console email, and says so. Ctrl-C stops everything.
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,23 +52,36 @@ def postgres_ready(url: str) -> bool:
 
 
 def configure(env: dict) -> None:
+    """Point `env` at PostgreSQL and Redis when they answer; else at the fallbacks, said in one line."""
     env.setdefault("DEBUG", "true")
+    fallbacks = []
     database_url = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if database_url.startswith("postgres") and not postgres_ready(database_url):
         database_url = f"sqlite:///{ROOT / 'db.sqlite3'}"
-        print("PostgreSQL does not answer: falling back to SQLite (db.sqlite3) for this demo.")
+        fallbacks.append("SQLite (db.sqlite3) instead of PostgreSQL")
     env["DATABASE_URL"] = database_url
     redis_url = env.get("REDIS_URL") or DEFAULT_REDIS_URL
     if answers(redis_url):
         env["REDIS_URL"] = redis_url
     else:
         env["REDIS_URL"] = ""
-        print("Redis does not answer: falling back to an in-process cache and in-process tasks.")
+        fallbacks.append("in-process cache and tasks instead of Redis and Celery")
     if not env.get("EMAIL_URL"):
-        print("EMAIL_URL is not set: emails are printed here instead of being sent.")
+        fallbacks.append("emails printed here instead of sent")
+    if fallbacks:
+        print(
+            f"Demo fallback: {'; '.join(fallbacks)}. Set DATABASE_URL, REDIS_URL and EMAIL_URL for the real services.",
+            flush=True,
+        )
+
+
+def stop_on_sigterm(signum, frame) -> None:
+    # A process manager's SIGTERM stops the children as Ctrl-C does.
+    raise KeyboardInterrupt
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     env = dict(os.environ)
     configure(env)
     port = env.get("PORT", "8000")
@@ -85,9 +99,12 @@ def main() -> int:
         "\nLog in as organiser@example.org or staff@example.org with the password above. Ctrl-C stops.\n",
         flush=True,
     )
+    status = 0
     try:
         while all(process.poll() is None for process in processes):
             time.sleep(1)
+        print("A server process stopped by itself (see above); stopping the others.", file=sys.stderr)
+        status = 1
     except KeyboardInterrupt:
         pass
     finally:
@@ -96,7 +113,7 @@ def main() -> int:
                 process.terminate()
         for process in processes:
             process.wait(timeout=20)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

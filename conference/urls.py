@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("agenda.urls")),
     path("", include("registration.urls")),

@@ -5,10 +5,11 @@ import logging
 from celery import current_app
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
-from django.views.decorators.cache import never_cache
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,13 @@ def _check_broker() -> str:
     except Exception:
         return "unavailable"
     return "ok"
+
+
+@cache_control(public=True, max_age=86400)
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    # Browsers and bots ask for /favicon.ico whatever the page links; a temporary redirect,
+    # because the static file's name changes with its content.
+    return HttpResponseRedirect(static("img/favicon.ico"))
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

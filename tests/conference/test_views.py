@@ -1,8 +1,12 @@
 import json
 
 import pytest
+from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import override_settings
+
+from conference import views
 
 
 @pytest.mark.django_db
@@ -64,3 +68,54 @@ def test_unknown_page_is_a_friendly_404_in_the_layout(client):
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
     assert 'class="skip-link"' in response.content.decode()
+
+
+def test_favicon_redirects_to_the_static_icon(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/static/img/favicon.ico"
+    assert "max-age=86400" in response["Cache-Control"]
+    assert finders.find("img/favicon.ico")
+
+
+@pytest.mark.django_db
+def test_pages_link_the_icon(client):
+    response = client.get("/")
+
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in response.content.decode()
+    assert finders.find("img/favicon.svg")
+
+
+@pytest.mark.django_db
+def test_permission_denied_is_a_friendly_403_in_the_layout(rf, django_user_model):
+    request = rf.get("/growyourregion/staff/")
+    request.user = django_user_model.objects.create_user("attendee@example.org", "x")
+
+    response = views.permission_denied(request, PermissionDenied())
+
+    assert response.status_code == 403
+    assert "You are not allowed to see this page" in response.content.decode()
+    assert 'class="skip-link"' in response.content.decode()
+
+
+def test_server_error_is_a_friendly_500_without_the_database(rf):
+    # No django_db mark: any query would fail the test, as a dead database would fail the page.
+    response = views.server_error(rf.get("/growyourregion/"))
+
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+    assert 'class="skip-link"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_csrf_failure_offers_the_form_again_without_script(client):
+    csrf_client = type(client)(enforce_csrf_checks=True)
+
+    response = csrf_client.post("/accounts/login/", {"login": "a@example.org", "password": "x"})
+
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "This form has expired" in body
+    assert '<a href="/accounts/login/">' in body
+    assert "javascript:" not in body
