@@ -9,7 +9,8 @@ content, so a deploy that changes them starts afresh too.
 Pages cache the programme part of their content only. The layout around it shows who is
 logged in and carries a CSRF token, so it is rendered per request (cheaply); seats left
 move with every registration, so the cached HTML holds a marker where they go and each
-request fills them from one uncached aggregate query (selectors.seats_left).
+request fills them from one uncached aggregate query over the sessions the page shows
+(selectors.seats_left).
 
 Validators: exports have an ETag and a Last-Modified (the conference's `updated_at`,
 moved with each version). Pages have an ETag only, over everything they show (the cached
@@ -78,6 +79,10 @@ def seats_marker(session: Session) -> str:
     return mark_safe(f"<!--seats:{session.pk}-->") if session.is_bookable else ""  # noqa: S308 (an integer)
 
 
+def marked_sessions(html: str) -> set[int]:
+    return {int(pk) for pk in SEATS_MARKER.findall(html)}
+
+
 def fill_seats(html: str, seats_left: dict[int, int]) -> str:
     return SEATS_MARKER.sub(lambda match: _seats_text(seats_left.get(int(match.group(1)))), html)
 
@@ -98,13 +103,14 @@ def page_response(
     key: str,
     build: Callable[[], Fragment],
     template: str,
-    with_seats: bool = False,
     context: dict | None = None,
 ) -> HttpResponse:
     """Render `template` around the cached fragment (built by `build` on a miss, which may
     raise Http404), answering 304 when the visitor already has this very page. `context`
     is rendered per request and so must be small and part of the ETag."""
-    left = selectors.seats_left(conference) if with_seats else {}
+    fragment = cache.get_or_set(key, build, TIMEOUT)
+    # Only the sessions this page shows: a booking elsewhere changes neither its seats nor its ETag.
+    left = selectors.seats_left(marked_sessions(fragment.html))
     user = request.user
     etag = _etag(
         key,
@@ -116,7 +122,6 @@ def page_response(
     )
     response = get_conditional_response(request, etag=etag)
     if response is None:
-        fragment = cache.get_or_set(key, build, TIMEOUT)
         content = mark_safe(fill_seats(fragment.html, left))  # noqa: S308 (rendered by our templates)
         page_context = {"conference": conference, "title": fragment.title, "content": content, **(context or {})}
         response = render(request, template, page_context)

@@ -5,7 +5,7 @@ Each runs a fixed number of queries, whatever the number of sessions.
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -138,12 +138,15 @@ def load_programme(conference: Conference) -> Programme:
     return Programme(conference, sessions)
 
 
-def seats_left(conference: Conference) -> dict[int, int]:
-    """Seats left on each confirmed session that needs sign-up and has a capacity, in one
-    query: its capacity (or its room's) less its confirmed bookings. Never cached: it moves
-    with every registration, and the programme cache must not."""
+def seats_left(session_ids: Collection[int]) -> dict[int, int]:
+    """Seats left on those of the given sessions that need sign-up, are confirmed and have
+    a capacity, in one query (none for no sessions): the capacity (or the room's) less the
+    confirmed bookings. Never cached: it moves with every registration, and the programme
+    cache must not."""
+    if not session_ids:
+        return {}
     rows = (
-        conference.sessions.filter(kind__in=Session.BOOKABLE_KINDS, status=Session.Status.CONFIRMED)
+        Session.objects.filter(pk__in=session_ids, kind__in=Session.BOOKABLE_KINDS, status=Session.Status.CONFIRMED)
         .annotate(
             seats=Coalesce("capacity", "room__capacity"),
             # Bookings belong to registration, which the agenda does not import: the reverse
@@ -151,6 +154,7 @@ def seats_left(conference: Conference) -> dict[int, int]:
             taken=Count("bookings", filter=Q(bookings__status="confirmed")),
         )
         .filter(seats__isnull=False)
+        .order_by()
         .values_list("pk", "seats", "taken")
     )
     return {pk: max(seats - taken, 0) for pk, seats, taken in rows}

@@ -120,7 +120,6 @@ def session_list(request: HttpRequest, slug: str) -> HttpResponse:
             key=caching.cache_key(conference, "agenda", [("day", str(day or "")), *filters.params]),
             build=build,
             template="agenda/page.html",
-            with_seats=True,
         )
     except InvalidFilter as error:
         return _invalid_filter(request, conference, error)
@@ -182,7 +181,6 @@ def session_detail(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         key=caching.cache_key(conference, "session", [("code", code)]),
         build=build,
         template="agenda/page.html",
-        with_seats=True,
     )
 
 

@@ -137,17 +137,23 @@ def test_seats_left_counts_confirmed_bookings_only(conference, django_assert_num
     full = SessionFactory(
         conference=conference, kind=Session.Kind.PRE_EVENT, capacity=1, start=local(conference, 1, 11)
     )
-    SessionFactory(conference=conference, kind=Session.Kind.PLENARY, capacity=10)
-    SessionFactory(conference=conference, kind=Session.Kind.PRE_EVENT, status=Session.Status.CANCELLED, capacity=5)
+    plenary = SessionFactory(conference=conference, kind=Session.Kind.PLENARY, capacity=10)
+    cancelled = SessionFactory(
+        conference=conference, kind=Session.Kind.PRE_EVENT, status=Session.Status.CANCELLED, capacity=5
+    )
+    not_asked = SessionFactory(conference=conference, kind=Session.Kind.WORKSHOP, capacity=5)
     BookingFactory(session=pre_event, registration__conference=conference)
     BookingFactory(session=pre_event, registration__conference=conference, status=Booking.Status.WAITLISTED)
     BookingFactory(session=full, registration__conference=conference)
     BookingFactory(session=full, registration__conference=conference)  # organisers may overfill
 
     with django_assert_num_queries(1):
-        left = selectors.seats_left(conference)
+        left = selectors.seats_left([pre_event.pk, in_room.pk, full.pk, plenary.pk, cancelled.pk])
+    with django_assert_num_queries(0):
+        assert selectors.seats_left([]) == {}
 
     assert left == {pre_event.pk: 2, in_room.pk: 2, full.pk: 0}
+    assert not_asked.pk not in left
 
 
 def test_programme_days_include_pre_event_days_and_every_conference_day(conference):

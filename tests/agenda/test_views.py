@@ -357,6 +357,16 @@ def test_seats_left_move_without_rebuilding_the_programme(client, conference, pr
         assert "26 seats left" in text(client.get(url))
 
 
+def test_booking_elsewhere_leaves_a_page_and_its_etag_alone(client, conference, programme):
+    url = f"/{conference.slug}/agenda/opening/"
+    client.get(url)  # sets the CSRF cookie
+    first = client.get(url)
+
+    BookingFactory(session=programme["digital"], registration__conference=conference)
+
+    assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+
 def test_pages_are_cached_per_language(client, conference, programme):
     german = text(client.get(f"/{conference.slug}/agenda/", HTTP_ACCEPT_LANGUAGE="de"))
     english = text(client.get(f"/{conference.slug}/agenda/", HTTP_ACCEPT_LANGUAGE="en"))
