@@ -138,6 +138,9 @@ def test_conference_page_shows_dates_venue_keynote_speakers(client, conference, 
     assert "Wednesday, Nov. 8, 2017 – Thursday, Nov. 9, 2017" in page
     assert "Veles e Vents, Valencia" in page
     assert "Keynote speakers" in page
+    assert f'<h3><a href="/{conference.slug}/speakers/puig/">Ximo Puig</a></h3>' in main(
+        client.get(f"/{conference.slug}/")
+    )
     assert "Ximo Puig" in page
     assert "President of the Valencia Regional Government" in page
     assert "Peter Berkowitz" not in page  # a moderator of a pre-event, not a keynote
@@ -291,6 +294,9 @@ def test_speaker_pages_list_and_detail(client, conference, programme):
     detail = client.get(f"/{conference.slug}/speakers/puig/")
 
     assert listing.index("Peter Berkowitz") < listing.index("Ximo Puig")
+    assert f'<h2><a href="/{conference.slug}/speakers/berkowitz/">Peter Berkowitz</a></h2>' in main(
+        client.get(f"/{conference.slug}/speakers/")
+    )
     assert "Generalitat Valenciana" in listing
     assert "Born in Morella." in text(detail)
     assert "Welcome to Valencia" in text(detail)
