@@ -406,3 +406,27 @@ def test_other_admin_lists_queries_do_not_grow(organiser, url):
             assert organiser.get(url).status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_speaker_edit_shows_on_the_public_pages_at_once(organiser, conference):
+    speaker = SpeakerFactory(conference=conference, name="Ximo Puig", code="puig")
+    SessionSpeakerFactory(session=SessionFactory(conference=conference), speaker=speaker)
+    assert "Ximo Puig" in organiser.get(f"/{conference.slug}/speakers/").content.decode()
+
+    response = organiser.post(
+        f"/admin/agenda/speaker/{speaker.pk}/change/",
+        {
+            "conference": conference.pk,
+            "name": "Joaquim Puig",
+            "code": "puig",
+            "title": "President of the Generalitat Valenciana",
+            "organisation": "",
+            "country": "ES",
+            "biography": "",
+        },
+    )
+
+    assert response.status_code == 302
+    listing = organiser.get(f"/{conference.slug}/speakers/").content.decode()
+    assert "Joaquim Puig" in listing
+    assert "President of the Generalitat Valenciana" in listing
