@@ -70,7 +70,8 @@ class Fragment:
 
 def cache_key(conference: Conference, view: str, params: Iterable[tuple[str, str]] = ()) -> str:
     """Only validated, normalised parameters go in: a key per real variant of a page."""
-    version = f"{conference.pk}:{conference.content_version}:{RELEASE}"
+    # The guid, not the primary key: databases that share a Redis (test workers) reuse keys.
+    version = f"{conference.guid}:{conference.content_version}:{RELEASE}"
     return f"agenda:{version}:{get_language()}:{view}:{urlencode(sorted(params))}"
 
 
