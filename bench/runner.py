@@ -127,6 +127,8 @@ class Site:
             f"--workers={self.workers}",
             f"--threads={self.threads}",
             "--worker-class=gthread" if self.threads > 1 else "--worker-class=sync",
+            # Its control socket sits at one path per user, shared by every gunicorn there.
+            "--no-control-socket",
         ]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
         log.close()

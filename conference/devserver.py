@@ -75,13 +75,15 @@ def configure(env: dict) -> None:
         )
 
 
-def stop_on_sigterm(signum, frame) -> None:
-    # A process manager's SIGTERM stops the children as Ctrl-C does.
+def stop(signum, frame) -> None:
+    # Ctrl-C, or a process manager's SIGTERM, stops the children. Set explicitly: a shell
+    # that starts us in the background makes us ignore SIGINT otherwise.
     raise KeyboardInterrupt
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     env = dict(os.environ)
     configure(env)
     port = env.get("PORT", "8000")
@@ -90,7 +92,16 @@ def main() -> int:
     subprocess.run([*manage, "seed_demo"], env=env, check=True)
 
     bin_dir = Path(sys.executable).parent
-    commands = [[str(bin_dir / "gunicorn"), "conference.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"]]
+    commands = [
+        [
+            str(bin_dir / "gunicorn"),
+            "conference.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers=2",
+            "--no-control-socket",
+        ]
+    ]
     if env["REDIS_URL"]:
         commands.append([str(bin_dir / "celery"), "-A", "conference", "worker", "--beat", "--loglevel=INFO"])
     processes = [subprocess.Popen(command, env=env, cwd=ROOT) for command in commands]

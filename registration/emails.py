@@ -7,7 +7,6 @@ import smtplib
 from datetime import timedelta
 from email.utils import make_msgid
 
-from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -57,9 +56,13 @@ def queue_email(
 
 
 def enqueue_delivery(email_id: int) -> None:
-    """Hand an email to the workers; if the broker is down, the periodic sweep retries."""
+    """Hand an email to the workers; if the broker is down, the periodic sweep retries.
+    Without Redis (the fallback of `make run`) tasks are eager: it is sent here and now."""
+    from registration.tasks import deliver_email  # imported here: the tasks module imports this one
+
     try:
-        current_app.send_task("registration.deliver_email", kwargs={"email_id": email_id})
+        # Through the task, not send_task(): only the task honours task_always_eager.
+        deliver_email.apply_async(kwargs={"email_id": email_id})
     except Exception:  # kombu raises several unrelated types when Redis is unreachable
         logger.warning("Could not enqueue email %s; the sweep will try again.", email_id, exc_info=True)
 

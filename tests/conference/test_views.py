@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from celery import current_app
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -35,9 +36,20 @@ def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
     assert json.loads(response.content)["checks"]["database"] == "unavailable"
 
 
+@pytest.fixture
+def broker_down():
+    """Celery pointed at a closed port. Celery reads its settings from Django's once, at
+    first use: override_settings cannot reach it, and must not be active at that moment or
+    its values would stay for the rest of the run. Fixtures run before it is."""
+    original = current_app.conf.broker_url
+    current_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    yield
+    current_app.conf.broker_url = original
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("broker_down")
 @override_settings(
-    CELERY_BROKER_URL="redis://127.0.0.1:1/0",
     CACHES={
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -47,14 +59,7 @@ def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
     },
 )
 def test_healthz_stays_200_without_redis(client):
-    from celery import current_app
-
-    original_broker = current_app.conf.broker_url
-    current_app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/healthz")
-    finally:
-        current_app.conf.broker_url = original_broker
+    response = client.get("/healthz")
 
     body = json.loads(response.content)
     assert response.status_code == 200
