@@ -5,6 +5,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.urls import reverse
 from icalendar import Calendar, Event
 
 from agenda.models import Conference, Session
@@ -26,16 +27,27 @@ def build_calendar(
     *,
     name: str | None = None,
     include_conference: bool = False,
+    refresh_interval: datetime.timedelta | None = None,
 ) -> bytes:
     """One VCALENDAR with a VEVENT per session, in the conference's IANA time zone; with
-    include_conference, first an all-day event spanning the conference days."""
+    include_conference, first an all-day event spanning the conference days.
+
+    Sessions need their room loaded (select_related). Every event has a start and an end
+    with the TZID of the conference and one VTIMEZONE for it, covering the days of the
+    events, so clients without the IANA database place them right across DST changes.
+    refresh_interval tells subscribing clients how often to fetch the calendar again.
+    """
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name or conference.name)
     calendar.add("x-wr-timezone", conference.timezone)
+    if refresh_interval:
+        calendar.add("refresh-interval", refresh_interval, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", refresh_interval)
     tz = conference.tz
+    days = set()
     if include_conference:
         event = Event()
         event.add("uid", conference_uid(conference))
@@ -48,21 +60,31 @@ def build_calendar(
         event.add("url", settings.SITE_URL + conference.get_absolute_url())
         calendar.add_component(event)
     for session in sessions:
+        start, end = session.start.astimezone(tz), session.end.astimezone(tz)
+        days.update((start.date(), end.date()))
         event = Event()
         event.add("uid", session_uid(session))
         event.add("summary", session.title)
-        event.add("dtstart", session.start.astimezone(tz))
-        event.add("dtend", session.end.astimezone(tz))
+        event.add("dtstart", start)
+        event.add("dtend", end)
+        # Without METHOD, DTSTAMP is when the entry was last revised (RFC 5545, 3.8.7.2).
         event.add("dtstamp", session.updated_at)
         event.add("last-modified", session.updated_at)
         event.add("sequence", session.sequence)
-        event.add("status", "CANCELLED" if session.status == Session.Status.CANCELLED else "CONFIRMED")
+        event.add("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")
+        event.add("categories", [session.kind_label])
         location = session.room.name if session.room_id else conference.venue
         if location:
             event.add("location", location)
         if session.abstract:
             event.add("description", session.abstract)
-        event.add("url", settings.SITE_URL + session.get_absolute_url())
+        url = reverse("agenda:session", kwargs={"slug": conference.slug, "code": session.code})
+        event.add("url", settings.SITE_URL + url)
         calendar.add_component(event)
-    calendar.add_missing_timezones()
+    if days:
+        # Only the transitions around the events: a VTIMEZONE for 1970-2038 would be
+        # larger than the programme, and wrong after 2038.
+        calendar.add_missing_timezones(
+            first_date=min(days) - datetime.timedelta(days=1), last_date=max(days) + datetime.timedelta(days=1)
+        )
     return calendar.to_ical()

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
+from django.db.models.lookups import In
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -97,6 +99,11 @@ class Conference(models.Model):
                 violation_error_message=_("The last day cannot be before the first day."),
             ),
             models.CheckConstraint(
+                condition=~Q(In(Lower("slug"), sorted(RESERVED_SLUGS))),
+                name="conference_slug_not_reserved",
+                violation_error_message=_("This short name is used by the site itself; choose another."),
+            ),
+            models.CheckConstraint(
                 condition=Q(registration_closes__isnull=True)
                 | Q(registration_opens__isnull=True)
                 | Q(registration_closes__gt=models.F("registration_opens")),
@@ -138,6 +145,11 @@ class Room(models.Model):
         ordering = ["position", "name"]
         constraints = [
             models.UniqueConstraint(fields=["conference", "name"], name="room_name_unique_per_conference"),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__gt=0),
+                name="room_capacity_positive",
+                violation_error_message=_("A room holds at least one person; leave the capacity empty if unknown."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +172,11 @@ class Track(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["conference", "name"], name="track_name_unique_per_conference"),
+            models.CheckConstraint(
+                condition=Q(colour__regex=r"^#[0-9a-fA-F]{6}$"),
+                name="track_colour_is_hex",
+                violation_error_message=_("Give a colour as #rrggbb, e.g. #1d4ed8."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -230,7 +247,8 @@ class Session(models.Model):
     end = models.DateTimeField(_("end"))
     room = models.ForeignKey(
         Room,
-        on_delete=models.PROTECT,
+        # A room in use cannot be deleted, but its conference can, with all its sessions.
+        on_delete=models.RESTRICT,
         related_name="sessions",
         null=True,
         blank=True,
@@ -269,13 +287,38 @@ class Session(models.Model):
                 violation_error_message=_("A session must end after it starts."),
             ),
             models.UniqueConstraint(fields=["conference", "code"], name="session_code_unique_per_conference"),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__gt=0),
+                name="session_capacity_positive",
+                violation_error_message=_("Seats must be at least one; leave empty to use the room's capacity."),
+            ),
         ]
+        indexes = [models.Index(fields=["conference", "start"], name="session_conference_start")]
 
     def __str__(self) -> str:
         return self.title
 
     def get_absolute_url(self) -> str:
         return reverse("agenda:session", kwargs={"slug": self.conference.slug, "code": self.code})
+
+    def clean(self) -> None:
+        # Rooms and tracks belong to one conference; a foreign key alone cannot say so.
+        errors = {}
+        if self.room_id and self.conference_id and self.room.conference_id != self.conference_id:
+            errors["room"] = _("Choose a room of this session's conference.")
+        if self.track_id and self.conference_id and self.track.conference_id != self.conference_id:
+            errors["track"] = _("Choose a track of this session's conference.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def kind_label(self) -> str:
+        # get_kind_display() hashes every choice on each call: too slow for 300 sessions.
+        return str(self.Kind(self.kind).label)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
 
     @property
     def is_bookable(self) -> bool:
@@ -310,3 +353,7 @@ class SessionSpeaker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.speaker} ({self.get_role_display()})"
+
+    def clean(self) -> None:
+        if self.speaker_id and self.session_id and self.speaker.conference_id != self.session.conference_id:
+            raise ValidationError({"speaker": _("Choose a speaker of this session's conference.")})

@@ -1,0 +1,52 @@
+from django import template
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.html import format_html
+
+from agenda import caching
+from agenda.models import Session, Track
+
+register = template.Library()
+
+
+@register.simple_tag
+def time_range(session: Session) -> str:
+    """Start and end in the conference's time zone, machine-readable too, with the zone
+    named: 09:00–10:30 CET (the abbreviation spelled out on hover)."""
+    tz = session.conference.tz
+    start, end = session.start.astimezone(tz), session.end.astimezone(tz)
+    end_text = date_format(end, "H:i") if end.date() == start.date() else date_format(end, "j M H:i")
+    return format_html(
+        '<time datetime="{}">{}</time>–<time datetime="{}">{}</time> <abbr title="{}">{}</abbr>',
+        start.isoformat(),
+        date_format(start, "H:i"),
+        end.isoformat(),
+        end_text,
+        session.conference.timezone,
+        end.tzname(),
+    )
+
+
+@register.simple_tag
+def seats(session: Session) -> str:
+    return caching.seats_marker(session)
+
+
+@register.simple_tag
+def swatch(track: Track) -> str:
+    """The track's colour as a small square: an SVG fill, as a style attribute would break
+    the Content-Security-Policy."""
+    return format_html(
+        '<svg class="swatch" width="12" height="12" viewBox="0 0 12 12" aria-hidden="true" focusable="false">'
+        '<rect width="12" height="12" rx="2" fill="{}"/></svg>',
+        track.colour,
+    )
+
+
+@register.simple_tag
+def language_name(code: str) -> str:
+    """The language's name in the reader's language; the code itself if Django does not know it."""
+    try:
+        return translation.get_language_info(code)["name_translated"]
+    except KeyError:
+        return code
