@@ -111,7 +111,7 @@ K = Session.Kind
 PARALLEL_PRE_EVENT = {"day": -1, "start": "14:00", "end": "17:30", "kind": K.PRE_EVENT, "track": "Pre-events"}
 
 PROGRAMME = [
-    # The day before the conference: five parallel pre-events, then a welcome reception.
+    # The eve of the conference: five parallel pre-events.
     Slot(
         "pre-value-chains",
         title="Cross-sectoral value chains: connecting specialised ecosystems",
@@ -159,9 +159,9 @@ PROGRAMME = [
     ),
     Slot(
         "welcome-reception",
-        day=-1,
-        start="19:00",
-        end="21:00",
+        day=0,
+        start="18:45",
+        end="19:45",
         kind=K.NETWORKING,
         title="Welcome reception in the Valencia harbour",
         abstract="Meet the other participants over drinks on the terrace of Veles e Vents.",

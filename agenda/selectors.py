@@ -183,6 +183,7 @@ def find_clashes(conference_ids: Iterable[int]) -> dict[int, list[Clash]]:
         confirmed.select_related("room", "conference")
         .only(
             "title",
+            "kind",
             "start",
             "end",
             "capacity",
@@ -268,7 +269,9 @@ def _check_days_and_capacity(session: Session, clashes: dict[int, list[Clash]]) 
     # A session that ends at midnight ends on the day before.
     first_day = local_date(session.start, tz)
     last_day = local_date(session.end - datetime.timedelta(microseconds=1), tz)
-    if first_day < conference.start_date or last_day > conference.end_date:
+    # Parallel pre-events belong to the eve of the conference, the day before it opens.
+    earliest = conference.start_date - datetime.timedelta(days=1 if session.kind == Session.Kind.PRE_EVENT else 0)
+    if first_day < earliest or last_day > conference.end_date:
         clashes[session.pk].append(
             Clash(
                 Clash.OUTSIDE_DAYS,

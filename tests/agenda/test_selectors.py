@@ -85,10 +85,24 @@ def test_find_clashes_outside_the_conference_days_in_its_time_zone(conference):
     until_midnight = SessionFactory(conference=conference, start=local(conference, 1, 22), end=local(conference, 2, 0))
     day_before = SessionFactory(conference=conference, start=local(conference, -1, 14), end=local(conference, -1, 17))
     overnight = SessionFactory(conference=conference, start=local(conference, 1, 23), end=local(conference, 2, 1))
+    pre_event_on_the_eve = SessionFactory(
+        conference=conference,
+        kind=Session.Kind.PRE_EVENT,
+        start=local(conference, -1, 14),
+        end=local(conference, -1, 17),
+    )
+    pre_event_two_days_before = SessionFactory(
+        conference=conference,
+        kind=Session.Kind.PRE_EVENT,
+        start=local(conference, -2, 14),
+        end=local(conference, -2, 17),
+    )
 
     clashes = selectors.find_clashes([conference.pk])
 
     assert late.pk not in clashes
+    assert pre_event_on_the_eve.pk not in clashes
+    assert Clash.OUTSIDE_DAYS in kinds_of(clashes, pre_event_two_days_before)
     assert Clash.OUTSIDE_DAYS not in kinds_of(clashes, until_midnight)
     assert Clash.OUTSIDE_DAYS in kinds_of(clashes, day_before)
     assert Clash.OUTSIDE_DAYS in kinds_of(clashes, overnight)
