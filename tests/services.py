@@ -98,11 +98,13 @@ def throwaway_postgres():
 
 
 @contextmanager
-def throwaway_redis():
+def throwaway_redis(port: int | None = None):
+    """A Redis without persistence for the length of the block; give the `port` of an
+    earlier one to bring it back where its clients expect it (empty, as after a crash)."""
     server = find_binary("redis-server")
     if not server:
         sys.exit("services: Redis does not answer and redis-server is not installed. Start Redis or set REDIS_URL.")
-    port = free_port()
+    port = port or free_port()
     print(f"services: starting a throwaway Redis on port {port}", flush=True)
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

@@ -33,7 +33,6 @@ def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
 
 @pytest.mark.django_db
 @override_settings(
-    CELERY_BROKER_URL="redis://127.0.0.1:1/0",
     CACHES={
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
