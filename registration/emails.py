@@ -10,6 +10,8 @@ transient failure puts the email back to queued with the time of its next attemp
 import logging
 import random
 import smtplib
+import threading
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from email.utils import make_msgid, parseaddr
@@ -17,7 +19,8 @@ from email.utils import make_msgid, parseaddr
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, TextField, Value, When
 from django.template.loader import render_to_string
@@ -27,12 +30,15 @@ from agenda.models import Conference
 from registration.models import OutgoingEmail, Registration
 
 logger = logging.getLogger(__name__)
+# This worker's (thread's) SMTP connection, kept between emails: see _smtp_connection().
+_smtp = threading.local()
 
-DELIVER_TASK = "registration.deliver_email"
 # Retry delays double from settings.OUTBOX_RETRY_DELAY up to this many seconds.
 MAX_RETRY_DELAY = 1800
 # Emails one sweep hands over at most; a larger backlog goes with the next sweep.
 SWEEP_BATCH = 5000
+# Seconds an SMTP connection may stay idle and still be reused.
+SMTP_MAX_IDLE = 10
 # Failures of delivery itself (network, SMTP server, time limit): worth another attempt
 # unless the server refused for good (_is_permanent). Any other exception means a message
 # our code cannot build, which fails at once.
@@ -131,11 +137,13 @@ def enqueue_delivery(email_id: int) -> None:
 def enqueue_deliveries(email_ids: Iterable[int]) -> int:
     """Hand emails to the workers over one broker connection; returns how many the broker
     took. Never raises for a broker that is down: the rows are safe and the sweep retries."""
+    from registration.tasks import deliver_email  # the tasks module imports this one
+
     handed_over = 0
     try:
         with current_app.producer_or_acquire() as producer:
             for email_id in email_ids:
-                current_app.send_task(DELIVER_TASK, kwargs={"email_id": email_id}, producer=producer)
+                deliver_email.apply_async(kwargs={"email_id": email_id}, producer=producer)
                 handed_over += 1
     except Exception as exc:  # kombu and redis raise several unrelated types when Redis is unreachable
         logger.warning(
@@ -170,20 +178,22 @@ def send_email(email_id: int) -> None:
         email.save(update_fields=["status", "attempts", "last_attempt_at"])
 
     try:
-        build_message(email).send()
+        build_message(email, connection=_smtp_connection()).send()
     except DELIVERY_ERRORS as exc:
+        _close_smtp_connection()
         if _is_permanent(exc):
             _finish(email, OutgoingEmail.Status.FAILED, error=_describe(exc))
         else:
             _retry_later(email, exc)
     except Exception as exc:
+        _close_smtp_connection()
         logger.exception("Email %s cannot be sent.", email.pk)
         _finish(email, OutgoingEmail.Status.FAILED, error=_describe(exc))
     else:
         _finish(email, OutgoingEmail.Status.SENT)
 
 
-def build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
+def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
     headers = {
         # The same on every attempt, so a copy sent twice is recognisably one message.
         "Message-ID": email.message_id,
@@ -198,6 +208,7 @@ def build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
         to=[email.to],
         reply_to=[email.reply_to] if email.reply_to else None,
         headers=headers,
+        connection=connection,
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
@@ -249,6 +260,33 @@ def requeue_stale_emails() -> int:
     if email_ids:
         logger.info("Handing %s lost emails back to the workers.", len(email_ids))
     return enqueue_deliveries(email_ids)
+
+
+def _smtp_connection() -> BaseEmailBackend:
+    """This worker's open connection to the mail server, reused from one email to the next
+    (opening one costs more than sending a message). A connection idle for SMTP_MAX_IDLE
+    seconds, or opened with other settings, is replaced: servers drop idle clients, and
+    finding that out mid-message would leave it unclear whether the message went."""
+    config = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER)
+    now = time.monotonic()
+    if getattr(_smtp, "connection", None) and (_smtp.config != config or now - _smtp.used_at > SMTP_MAX_IDLE):
+        _close_smtp_connection()
+    if not getattr(_smtp, "connection", None):
+        connection = get_connection()
+        connection.open()
+        _smtp.connection, _smtp.config = connection, config
+    _smtp.used_at = now
+    return _smtp.connection
+
+
+def _close_smtp_connection() -> None:
+    """Drop this worker's connection, after an error that may have left it unusable."""
+    connection, _smtp.connection = getattr(_smtp, "connection", None), None
+    if connection:
+        try:
+            connection.close()
+        except smtplib.SMTPException:  # closing a connection that is already broken
+            logger.debug("Closing the SMTP connection failed.", exc_info=True)
 
 
 def _make_message_id() -> str:

@@ -30,6 +30,8 @@ KINDS = (
     "reminder",
     "session_changed",
 )
+# What the caller must give for these kinds (see notify).
+REQUIRED_CONTEXT = {"waitlisted": {"position"}, "session_changed": {"session"}}
 # Emails that give or update a place: they carry the conference and the booked sessions as
 # an iCalendar file, with the UIDs of the agenda's exports so calendars update, not double.
 CALENDAR_KINDS = frozenset({"confirmed", "promoted", "approved", "changed", "session_changed"})
@@ -47,6 +49,9 @@ def notify(
     """
     if kind not in KINDS:
         raise ValueError(f"Unknown email kind: {kind}")
+    missing = REQUIRED_CONTEXT.get(kind, set()) - set(extra_context or {})
+    if missing:
+        raise ValueError(f"The {kind} email needs {', '.join(sorted(missing))}.")
     user = registration.user
     if user is None:
         return None

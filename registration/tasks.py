@@ -9,7 +9,7 @@ from registration import emails, notifications
 REMINDER_BATCH = 500
 
 
-@shared_task(name="registration.deliver_email", bind=True, acks_late=True, max_retries=None)
+@shared_task(name="registration.deliver_email", bind=True, acks_late=True, max_retries=None, ignore_result=True)
 def deliver_email(self, *, email_id: int) -> None:
     """Deliver one outgoing email; does nothing if it is gone, sent or being sent.
 
@@ -23,14 +23,14 @@ def deliver_email(self, *, email_id: int) -> None:
         raise self.retry(exc=exc, countdown=exc.retry_in) from exc
 
 
-@shared_task(name="registration.requeue_stale_emails", acks_late=True)
+@shared_task(name="registration.requeue_stale_emails", acks_late=True, ignore_result=True)
 def requeue_stale_emails() -> int:
     """The sweep (beat, every OUTBOX_SWEEP_INTERVAL seconds): hand back to the workers the
     emails the broker lost or a dead worker left; returns how many."""
     return emails.requeue_stale_emails()
 
 
-@shared_task(name="registration.queue_reminders", acks_late=True)
+@shared_task(name="registration.queue_reminders", acks_late=True, ignore_result=True)
 def queue_reminders() -> int:
     """Beat, hourly: queue the reminders that are due; returns how many this run queued."""
     queued = notifications.queue_reminders(limit=REMINDER_BATCH)

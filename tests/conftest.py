@@ -42,6 +42,8 @@ class SmtpSink:
         self.messages: list[EmailMessage] = []
         self.refusals: dict[str, str] = {}
         self.refused: list[str] = []
+        # The client's (address, port) of each message received: one per connection.
+        self.peers: list[tuple[str, int]] = []
         # Seconds the server takes to accept a message, as a real one's checks do.
         self.accept_delay = 0.0
         self._lock = threading.Lock()
@@ -64,6 +66,7 @@ class SmtpSink:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(message)
+            self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
     def start(self) -> None:

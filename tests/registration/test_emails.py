@@ -263,3 +263,26 @@ def test_resend_email_queues_a_copy_with_its_own_message_id(django_capture_on_co
     assert len(callbacks) == 1
     original.refresh_from_db()
     assert original.status == OutgoingEmail.Status.SENT
+
+
+def test_send_email_reuses_the_smtp_connection_while_fresh(smtp_backend, monkeypatch):
+    emails_sent = [make_email(to=f"person{n}@example.org") for n in range(3)]
+
+    send_email(emails_sent[0].pk)
+    send_email(emails_sent[1].pk)
+    monkeypatch.setattr(emails, "SMTP_MAX_IDLE", -1)  # as if idle for too long
+    send_email(emails_sent[2].pk)
+
+    first, second, third = smtp_backend.peers
+    assert first == second
+    assert third != first
+    assert OutgoingEmail.objects.filter(status=OutgoingEmail.Status.SENT).count() == 3
+
+
+def test_send_email_after_a_refusal_starts_a_new_connection(smtp_backend):
+    smtp_backend.refusals["gone@example.org"] = "550 5.1.1 No such user"
+    for to in ("one@example.org", "gone@example.org", "two@example.org"):
+        send_email(make_email(to=to).pk)
+
+    first, second = smtp_backend.peers
+    assert first != second

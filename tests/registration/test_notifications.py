@@ -137,6 +137,13 @@ def test_notify_unknown_kind_refused():
         notify(RegistrationFactory(), "welcome")
 
 
+def test_notify_waitlisted_without_position_refused():
+    with pytest.raises(ValueError, match="The waitlisted email needs position"):
+        notify(RegistrationFactory(), "waitlisted")
+
+    assert not OutgoingEmail.objects.exists()
+
+
 def test_notify_rolled_back_with_the_change_it_reports():
     registration = RegistrationFactory()
 
