@@ -4,6 +4,7 @@ Local defaults are safe and convenient; with DEBUG off (production) whatever mus
 set is required, and `manage.py check --deploy` is clean.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -204,6 +205,20 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conference <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# The outbox (registration.emails). A transient failure is retried after
+# OUTBOX_RETRY_DELAY seconds, doubling up to half an hour, OUTBOX_MAX_ATTEMPTS times
+# in all. Every OUTBOX_SWEEP_INTERVAL seconds the sweep hands back to the workers emails
+# queued for longer than OUTBOX_SWEEP_GRACE seconds (the broker lost them) and emails
+# "sending" for longer than OUTBOX_SENDING_TIMEOUT seconds (their worker died), which must
+# exceed CELERY_TASK_TIME_LIMIT so that a slow send is never taken for a dead one.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_RETRY_DELAY = env.float("OUTBOX_RETRY_DELAY", default=30)
+OUTBOX_SWEEP_INTERVAL = env.float("OUTBOX_SWEEP_INTERVAL", default=60)
+OUTBOX_SWEEP_GRACE = env.float("OUTBOX_SWEEP_GRACE", default=60)
+OUTBOX_SENDING_TIMEOUT = env.float("OUTBOX_SENDING_TIMEOUT", default=300)
+# Confirmed attendees get a reminder this many days before the conference starts.
+REMINDER_DAYS_BEFORE = env.int("REMINDER_DAYS_BEFORE", default=3)
+
 # Celery: JSON only, acknowledged after the work is done, bounded in time.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # No result backend: tasks report through the rows they change (the outbox), and a web
@@ -218,14 +233,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 50
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Publishing gives up fast when Redis is down (one connection attempt, no retry loop): the
-# outbox row is already saved and the periodic sweep enqueues it again later.
+# Publishing gives up fast when Redis is down (one connection attempt, not kombu's
+# seconds of retries): the outbox row is already saved and the periodic sweep enqueues
+# it again later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2, "max_retries": 0}
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-emails": {
         "task": "registration.requeue_stale_emails",
-        "schedule": crontab(minute="*"),
+        "schedule": timedelta(seconds=OUTBOX_SWEEP_INTERVAL),
+        # A sweep nobody ran in time is superseded by the next one, not queued behind it.
+        "options": {"expires": OUTBOX_SWEEP_INTERVAL},
+    },
+    "queue-reminders": {
+        "task": "registration.queue_reminders",
+        "schedule": crontab(minute=15),
+        "options": {"expires": 3600},
     },
 }
 

@@ -1,30 +1,71 @@
-"""The outbox: every email is a row first, written in the transaction of the change it
-reports, and a Celery task delivers it after commit. Nothing is lost when Redis or the
-SMTP server is down; the periodic sweep hands queued rows to the workers again."""
+"""The outbox: every email is a row first, rendered and saved in the transaction of the
+change it reports, and a Celery task delivers it after commit. Nothing is lost when Redis
+or the SMTP server is down: transient failures are retried with growing delays, and the
+periodic sweep hands back to the workers whatever the broker lost or a dead worker left.
+
+States: queued → sending → sent, or failed (refused for good, or out of attempts); a
+transient failure puts the email back to queued with the time of its next attempt.
+"""
 
 import logging
+import random
 import smtplib
+import threading
+import time
+from collections.abc import Iterable
 from datetime import timedelta
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 
+from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, TextField, Value, When
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+from agenda.models import Conference
 from registration.models import OutgoingEmail, Registration
 
 logger = logging.getLogger(__name__)
+# This worker's (thread's) SMTP connection, kept between emails: see _smtp_connection().
+_smtp = threading.local()
 
-MAX_ATTEMPTS = 10
-# An email left in "sending" this long belongs to a worker that died mid-send.
-SENDING_TIMEOUT = timedelta(minutes=5)
-# A queued email untouched this long was never handed to a worker (broker down).
-QUEUED_GRACE = timedelta(minutes=1)
+# Retry delays double from settings.OUTBOX_RETRY_DELAY up to this many seconds.
+MAX_RETRY_DELAY = 1800
+# Emails one sweep hands over at most; a larger backlog goes with the next sweep.
+SWEEP_BATCH = 5000
+# Seconds an SMTP connection may stay idle and still be reused.
+SMTP_MAX_IDLE = 10
+# Failures of delivery itself (network, SMTP server, time limit): worth another attempt
+# unless the server refused for good (_is_permanent). Any other exception means a message
+# our code cannot build, which fails at once.
+DELIVERY_ERRORS = (OSError, smtplib.SMTPException, SoftTimeLimitExceeded)
 
 
 class TransientEmailError(Exception):
-    """Delivery failed in a way that may pass: try again later."""
+    """Delivery failed in a way that may pass; the email is queued again for `retry_in` seconds from now."""
+
+    def __init__(self, message: str, *, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+def compose(
+    *, heading: str, content: str, conference: Conference | None = None, my_registration_url: str = ""
+) -> tuple[str, str]:
+    """The plain-text and HTML bodies of an email whose message is `content` (plain text),
+    in the active language: the text as written around a common footer, and the one HTML
+    layout with the text escaped and its links made clickable."""
+    context = {
+        "heading": heading,
+        "content": content.strip(),
+        "conference": conference,
+        "my_registration_url": my_registration_url,
+    }
+    return render_to_string("emails/base.txt", context).strip() + "\n", render_to_string("emails/base.html", context)
 
 
 def queue_email(
@@ -37,10 +78,17 @@ def queue_email(
     language: str,
     registration: Registration | None = None,
     attachments: list[dict] | None = None,
-) -> OutgoingEmail:
-    """Save an email in the current transaction and enqueue its delivery once that commits."""
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(">") or "localhost"
-    email = OutgoingEmail.objects.create(
+    reply_to: str = "",
+    dedup_key: str | None = None,
+) -> OutgoingEmail | None:
+    """Save an email in the current transaction and hand it to the workers once that commits.
+
+    Call it inside the transaction of the change the email reports, so that the email
+    exists if and only if the change does. With `dedup_key`, an email already saved under
+    the same key wins: nothing is queued and None is returned (a unique index decides,
+    so this holds between concurrent transactions too).
+    """
+    email = OutgoingEmail(
         to=to,
         subject=subject,
         body_text=body_text,
@@ -49,37 +97,80 @@ def queue_email(
         language=language,
         registration=registration,
         attachments=attachments or [],
-        message_id=make_msgid(domain=domain),
+        reply_to=reply_to,
+        dedup_key=dedup_key,
+        message_id=_make_message_id(),
     )
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's transaction usable
+            email.save(force_insert=True)
+    except IntegrityError:
+        if dedup_key and OutgoingEmail.objects.filter(dedup_key=dedup_key).exists():
+            return None
+        raise
     transaction.on_commit(lambda: enqueue_delivery(email.pk))
     return email
 
 
-def enqueue_delivery(email_id: int) -> None:
-    """Hand an email to the workers; if the broker is down, the periodic sweep retries.
-    Without Redis (the fallback of `make run`) tasks are eager: it is sent here and now."""
-    from registration.tasks import deliver_email  # imported here: the tasks module imports this one
+def resend_email(email: OutgoingEmail) -> OutgoingEmail:
+    """Queue a copy of a sent or failed email, with a Message-ID of its own; the original stays as it was."""
+    copy = queue_email(
+        to=email.to,
+        subject=email.subject,
+        body_text=email.body_text,
+        body_html=email.body_html,
+        kind=email.kind,
+        language=email.language,
+        registration=email.registration,
+        attachments=email.attachments,
+        reply_to=email.reply_to,
+    )
+    assert copy is not None  # no dedup key, so always queued
+    return copy
 
+
+def enqueue_delivery(email_id: int) -> None:
+    """Hand one email to the workers; if the broker is down, the sweep does it later."""
+    enqueue_deliveries([email_id])
+
+
+def enqueue_deliveries(email_ids: Iterable[int]) -> int:
+    """Hand emails to the workers over one broker connection; returns how many the broker
+    took. Never raises for a broker that is down: the rows are safe and the sweep retries."""
+    from registration.tasks import deliver_email  # the tasks module imports this one
+
+    handed_over = 0
     try:
-        # Through the task, not send_task(): only the task honours task_always_eager.
-        deliver_email.apply_async(kwargs={"email_id": email_id})
-    except Exception:  # kombu raises several unrelated types when Redis is unreachable
-        logger.warning("Could not enqueue email %s; the sweep will try again.", email_id, exc_info=True)
+        with current_app.producer_or_acquire() as producer:
+            for email_id in email_ids:
+                deliver_email.apply_async(kwargs={"email_id": email_id}, producer=producer)
+                handed_over += 1
+    except Exception as exc:  # kombu and redis raise several unrelated types when Redis is unreachable
+        logger.warning(
+            "The broker refused emails after %s of them (%s); the sweep will hand them over.", handed_over, exc
+        )
+    return handed_over
 
 
 def send_email(email_id: int) -> None:
-    """Send one queued email over SMTP, at most once unless a worker dies mid-send.
+    """Send one queued email over SMTP: at most once, unless the worker dies between the
+    server's acceptance and the row being marked sent (the sweep then sends it again).
 
-    Takes the row lock only to move it from queued to sending, so a second delivery of the
-    same email returns at once. Raises TransientEmailError when a retry may succeed.
+    Locks the row only to move it from queued to sending, so a second delivery of the same
+    email waits for that short transaction, then finds the email taken and returns. Marks
+    the email sent; failed on a permanent refusal (5xx for the recipient or the message),
+    on a message that cannot be built, or once out of attempts; otherwise queues it again
+    and raises TransientEmailError with the delay before the next attempt.
     """
     with transaction.atomic():
         email = (
-            OutgoingEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk=email_id, status=OutgoingEmail.Status.QUEUED)
-            .first()
+            OutgoingEmail.objects.select_for_update().filter(pk=email_id, status=OutgoingEmail.Status.QUEUED).first()
         )
         if email is None:
+            return
+        if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            # Its last attempt never finished: the worker died on it every time.
+            _finish(email, OutgoingEmail.Status.FAILED, error=email.last_error or "Out of attempts.")
             return
         email.status = OutgoingEmail.Status.SENDING
         email.attempts += 1
@@ -87,25 +178,37 @@ def send_email(email_id: int) -> None:
         email.save(update_fields=["status", "attempts", "last_attempt_at"])
 
     try:
-        build_message(email).send()
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-        code = getattr(exc, "smtp_code", None) or _first_recipient_code(exc)
-        if code is not None and code >= 500:
-            _finish(email, OutgoingEmail.Status.FAILED, error=str(exc))
-            return
-        _retry_later(email, exc)
-    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
-        _retry_later(email, exc)
+        build_message(email, connection=_smtp_connection()).send()
+    except DELIVERY_ERRORS as exc:
+        _close_smtp_connection()
+        if _is_permanent(exc):
+            _finish(email, OutgoingEmail.Status.FAILED, error=_describe(exc))
+        else:
+            _retry_later(email, exc)
+    except Exception as exc:
+        _close_smtp_connection()
+        logger.exception("Email %s cannot be sent.", email.pk)
+        _finish(email, OutgoingEmail.Status.FAILED, error=_describe(exc))
     else:
         _finish(email, OutgoingEmail.Status.SENT)
 
 
-def build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
+def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
+    headers = {
+        # The same on every attempt, so a copy sent twice is recognisably one message.
+        "Message-ID": email.message_id,
+        "Auto-Submitted": "auto-generated",
+        # Exchange and Outlook: no out-of-office replies to an automatic message.
+        "X-Auto-Response-Suppress": "All",
+        "Content-Language": email.language,
+    }
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
         to=[email.to],
-        headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
+        reply_to=[email.reply_to] if email.reply_to else None,
+        headers=headers,
+        connection=connection,
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
@@ -114,33 +217,117 @@ def build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
     return message
 
 
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait after the `attempts`-th attempt failed: doubling, capped, with jitter
+    so that emails which failed together do not all come back at the same moment."""
+    delay = min(settings.OUTBOX_RETRY_DELAY * 2 ** (attempts - 1), MAX_RETRY_DELAY)
+    return delay * random.uniform(0.75, 1)  # noqa: S311 (spreading load, not security)
+
+
 def requeue_stale_emails() -> int:
-    """Enqueue emails the workers never got or lost mid-send; returns how many."""
+    """Hand back to the workers what they lost; returns how many emails were handed over.
+
+    Lost are: emails queued whose hand-over (or retry) is OUTBOX_SWEEP_GRACE seconds
+    overdue — the broker was down or lost them — and emails sending for longer than
+    OUTBOX_SENDING_TIMEOUT seconds, whose worker died. Skips rows other transactions hold,
+    so it never waits for a worker, and marks what it hands over so that the next sweep
+    leaves it alone for another grace period.
+    """
     now = timezone.now()
-    OutgoingEmail.objects.filter(status=OutgoingEmail.Status.SENDING, last_attempt_at__lt=now - SENDING_TIMEOUT).update(
-        status=OutgoingEmail.Status.QUEUED
+    overdue = Q(
+        status=OutgoingEmail.Status.QUEUED, next_attempt_at__lte=now - timedelta(seconds=settings.OUTBOX_SWEEP_GRACE)
     )
-    stale_ids = list(
-        OutgoingEmail.objects.filter(status=OutgoingEmail.Status.QUEUED, created_at__lt=now - QUEUED_GRACE)
-        .exclude(last_attempt_at__gte=now - QUEUED_GRACE)
-        .values_list("pk", flat=True)[:1000]
+    abandoned = Q(
+        status=OutgoingEmail.Status.SENDING,
+        last_attempt_at__lt=now - timedelta(seconds=settings.OUTBOX_SENDING_TIMEOUT),
     )
-    for email_id in stale_ids:
-        enqueue_delivery(email_id)
-    return len(stale_ids)
+    with transaction.atomic():
+        email_ids = list(
+            OutgoingEmail.objects.select_for_update(skip_locked=True)
+            .filter(overdue | abandoned)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        OutgoingEmail.objects.filter(pk__in=email_ids).update(
+            last_error=Case(
+                When(status=OutgoingEmail.Status.SENDING, then=Value("The worker stopped while sending it.")),
+                default=F("last_error"),
+                output_field=TextField(),
+            ),
+            status=OutgoingEmail.Status.QUEUED,
+            next_attempt_at=now,
+        )
+    if email_ids:
+        logger.info("Handing %s lost emails back to the workers.", len(email_ids))
+    return enqueue_deliveries(email_ids)
 
 
-def _first_recipient_code(exc: Exception) -> int | None:
-    recipients = getattr(exc, "recipients", None) or {}
-    return next((code for code, _message in recipients.values()), None)
+def _smtp_connection() -> BaseEmailBackend:
+    """This worker's open connection to the mail server, reused from one email to the next
+    (opening one costs more than sending a message). A connection idle for SMTP_MAX_IDLE
+    seconds, or opened with other settings, is replaced: servers drop idle clients, and
+    finding that out mid-message would leave it unclear whether the message went."""
+    config = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER)
+    now = time.monotonic()
+    if getattr(_smtp, "connection", None) and (_smtp.config != config or now - _smtp.used_at > SMTP_MAX_IDLE):
+        _close_smtp_connection()
+    if not getattr(_smtp, "connection", None):
+        connection = get_connection()
+        connection.open()
+        _smtp.connection, _smtp.config = connection, config
+    _smtp.used_at = now
+    return _smtp.connection
+
+
+def _close_smtp_connection() -> None:
+    """Drop this worker's connection, after an error that may have left it unusable."""
+    connection, _smtp.connection = getattr(_smtp, "connection", None), None
+    if connection:
+        try:
+            connection.close()
+        except smtplib.SMTPException:  # closing a connection that is already broken
+            logger.debug("Closing the SMTP connection failed.", exc_info=True)
+
+
+def _make_message_id() -> str:
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return make_msgid(domain=domain)
+
+
+def _is_permanent(exc: Exception) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _message in exc.recipients.values())
+    # A message refused at DATA with 5xx (content, size, policy) would be refused again.
+    return isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        details = "; ".join(
+            f"{address}: {code} {_decode(message)}" for address, (code, message) in exc.recipients.items()
+        )
+        return f"Recipient refused: {details}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__}: {exc.smtp_code} {_decode(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _decode(message: bytes | str) -> str:
+    return message.decode(errors="replace") if isinstance(message, bytes) else message
 
 
 def _retry_later(email: OutgoingEmail, exc: Exception) -> None:
-    if email.attempts >= MAX_ATTEMPTS:
-        _finish(email, OutgoingEmail.Status.FAILED, error=str(exc))
+    error = _describe(exc)
+    if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        _finish(email, OutgoingEmail.Status.FAILED, error=f"Out of attempts. {error}")
         return
-    _finish(email, OutgoingEmail.Status.QUEUED, error=str(exc))
-    raise TransientEmailError(str(exc)) from exc
+    delay = retry_delay(email.attempts)
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=OutgoingEmail.Status.QUEUED,
+        last_error=error,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+    )
+    raise TransientEmailError(error, retry_in=delay) from exc
 
 
 def _finish(email: OutgoingEmail, status: str, *, error: str = "") -> None:

@@ -1,38 +1,156 @@
 """The emails that tell attendees what happened to their registration.
 
-Each is rendered in the attendee's language inside the transaction of the change and
-saved to the outbox (registration.emails), so it is sent if and only if the change commits.
+Each is rendered in the attendee's language and the conference's time zone inside the
+transaction of the change, and saved to the outbox (registration.emails), so it is sent
+if and only if the change commits, and says what was true when it did.
 """
 
+import datetime
+
 from django.conf import settings
+from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
-from registration.emails import queue_email
-from registration.models import OutgoingEmail, Registration
+from agenda.calendar import build_calendar
+from agenda.models import Conference, Session
+from registration.emails import compose, queue_email
+from registration.models import Booking, OutgoingEmail, Registration
 
-KINDS = ("received", "confirmed", "waitlisted", "promoted", "changed", "cancelled", "approved", "rejected")
+KINDS = (
+    "received",
+    "confirmed",
+    "waitlisted",
+    "promoted",
+    "changed",
+    "cancelled",
+    "approved",
+    "rejected",
+    "reminder",
+    "session_changed",
+)
+# What the caller must give for these kinds (see notify).
+REQUIRED_CONTEXT = {"waitlisted": {"position"}, "session_changed": {"session"}}
+# Emails that give or update a place: they carry the conference and the booked sessions as
+# an iCalendar file, with the UIDs of the agenda's exports so calendars update, not double.
+CALENDAR_KINDS = frozenset({"confirmed", "promoted", "approved", "changed", "session_changed"})
 
 
-def notify(registration: Registration, kind: str, *, extra_context: dict | None = None) -> OutgoingEmail | None:
-    """Queue the `kind` email for a registration; None when its account is gone."""
-    if registration.user is None:
+def notify(
+    registration: Registration, kind: str, *, extra_context: dict | None = None, dedup_key: str | None = None
+) -> OutgoingEmail | None:
+    """Queue the `kind` email to a registration's attendee; call it inside the transaction of
+    the change it reports. Reads the registration's confirmed bookings; takes no lock.
+
+    Extra context by kind: waitlisted needs `position`; rejected takes a `reason`;
+    session_changed needs `session` (and takes `previous_start`). Returns None, queuing
+    nothing, when the attendee deleted their account or `dedup_key` was used before.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"Unknown email kind: {kind}")
+    missing = REQUIRED_CONTEXT.get(kind, set()) - set(extra_context or {})
+    if missing:
+        raise ValueError(f"The {kind} email needs {', '.join(sorted(missing))}.")
+    user = registration.user
+    if user is None:
         return None
+    conference = registration.conference
+    sessions = [
+        booking.session
+        for booking in registration.bookings.filter(status=Booking.Status.CONFIRMED).select_related(
+            "session__room", "session__conference"
+        )
+    ]
     context = {
         "registration": registration,
-        "conference": registration.conference,
-        "my_registration_url": settings.SITE_URL + registration.get_absolute_url(),
+        "conference": conference,
+        "sessions": sessions,
         **(extra_context or {}),
     }
+    my_registration_url = settings.SITE_URL + registration.get_absolute_url()
     prefix = f"emails/registration/{kind}"
-    with translation.override(registration.language):
-        subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
-        body_text = render_to_string(f"{prefix}_message.txt", context)
+    with translation.override(registration.language), timezone.override(conference.tz):
+        heading = _one_line(render_to_string(f"{prefix}_subject.txt", context))
+        # Translators: the subject of every email about a conference, e.g. "Cluster Days 2026: See you on 3 March".
+        subject = gettext("%(conference)s: %(subject)s") % {"conference": conference.name, "subject": heading}
+        body_text, body_html = compose(
+            heading=heading,
+            content=render_to_string(f"{prefix}_message.txt", context),
+            conference=conference,
+            my_registration_url=my_registration_url,
+        )
+    attachments = [_calendar_attachment(conference, sessions)] if kind in CALENDAR_KINDS else []
     return queue_email(
-        to=registration.user.email,
-        subject=subject,
+        to=user.email,
+        subject=_one_line(subject),
         body_text=body_text,
+        body_html=body_html,
         kind=kind,
         language=registration.language,
         registration=registration,
+        attachments=attachments,
+        reply_to=conference.contact_email,
+        dedup_key=dedup_key,
     )
+
+
+def notify_session_change(sender: object, *, session: Session, changes: dict, **kwargs: object) -> None:
+    """Receiver of agenda.signals.session_changed: tell everyone with a confirmed seat on a
+    session that moved or was cancelled. Runs inside the agenda's transaction, so the
+    notices exist if and only if the change does."""
+    previous_start = changes.get("start", (None, None))[0]
+    extra_context = {
+        "session": session,
+        "previous_start": previous_start if isinstance(previous_start, datetime.datetime) else None,
+    }
+    bookings = Booking.objects.filter(
+        session=session,
+        status=Booking.Status.CONFIRMED,
+        registration__status__in=Registration.LIVE_STATUSES,
+    ).select_related("registration__user", "registration__conference")
+    for booking in bookings:
+        notify(booking.registration, "session_changed", extra_context=extra_context)
+
+
+def queue_reminders(*, limit: int) -> int:
+    """Queue the reminder, at most `limit` of them, for confirmed registrations of
+    conferences that start within REMINDER_DAYS_BEFORE days (in their own time zone) and
+    have had none; returns how many were queued. Once per registration: the reminder's
+    dedup key holds even when two runs overlap. Each in its own short transaction."""
+    now = timezone.now()
+    days = settings.REMINDER_DAYS_BEFORE
+    # A day either side of the UTC date covers every time zone; each is then checked exactly.
+    candidates = Conference.objects.published().filter(
+        start_date__range=(now.date() - datetime.timedelta(days=1), now.date() + datetime.timedelta(days=days + 1))
+    )
+    due = [
+        conference.pk
+        for conference in candidates
+        if 0 <= (conference.start_date - now.astimezone(conference.tz).date()).days <= days
+    ]
+    registrations = (
+        Registration.objects.filter(conference__in=due, status=Registration.Status.CONFIRMED, user__isnull=False)
+        .exclude(emails__kind="reminder")
+        .select_related("user", "conference")
+        .order_by("pk")[:limit]
+    )
+    queued = 0
+    for registration in registrations:
+        with transaction.atomic():
+            if notify(registration, "reminder", dedup_key=f"reminder:{registration.pk}"):
+                queued += 1
+    return queued
+
+
+def _calendar_attachment(conference: Conference, sessions: list[Session]) -> dict:
+    return {
+        "filename": f"{conference.slug}.ics",
+        "content": build_calendar(conference, sessions, include_conference=True).decode(),
+        "mimetype": "text/calendar",
+    }
+
+
+def _one_line(text: str) -> str:
+    # A subject is one header line: template newlines would break it (or be refused).
+    return " ".join(text.split())

@@ -1,19 +1,24 @@
 """The harness every test uses: real PostgreSQL and Redis (see tests/settings.py), an SMTP
 sink, a real Celery worker process, and Chromium driven by Playwright."""
 
+import asyncio
+import base64
 import email
 import email.policy
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
@@ -29,29 +34,50 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 class SmtpSink:
-    """An SMTP server on a free port that keeps every message it receives."""
+    """An SMTP server on a free port that keeps every message it receives. It can refuse
+    chosen recipients (`refusals`: address -> reply) and be stopped and started again on
+    the same port, as a mail server that goes away and comes back."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.refusals: dict[str, str] = {}
+        self.refused: list[str] = []
+        # The client's (address, port) of each message received: one per connection.
+        self.peers: list[tuple[str, int]] = []
+        # Seconds the server takes to accept a message, as a real one's checks do.
+        self.accept_delay = 0.0
         self._lock = threading.Lock()
         self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refusals:
+            self.refused.append(address)
+            return self.refusals[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:
+        await asyncio.sleep(self.accept_delay)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(message)
+            self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
     def start(self) -> None:
+        # A controller's event loop closes when it stops, so each start takes a new one.
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     def wait_for(self, predicate: Callable[[EmailMessage], bool], timeout: float = 30) -> EmailMessage:
         deadline = time.monotonic() + timeout
@@ -75,6 +101,35 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink.stop()
 
 
+@pytest.fixture
+def smtp_backend(settings, smtp_sink: SmtpSink) -> SmtpSink:
+    """Mail sent in this test process goes over SMTP to the sink, as a worker's does."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = smtp_sink.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    return smtp_sink
+
+
+@pytest.fixture
+def broker_queue() -> Iterator[Callable[[], list[tuple[str, int | None]]]]:
+    """This run's Celery queue in Redis, emptied first; calling it lists what the broker
+    holds as (task name, email_id) pairs."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+    def tasks() -> list[tuple[str, int | None]]:
+        messages = [json.loads(raw) for raw in client.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1)]
+        return sorted(
+            (message["headers"]["task"], json.loads(base64.b64decode(message["body"]))[1].get("email_id"))
+            for message in messages
+        )
+
+    yield tasks
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
 def database_url() -> str:
     """The URL of the test database that this test process uses, for worker processes."""
     params = connection.settings_dict
@@ -82,11 +137,19 @@ def database_url() -> str:
 
 
 class CeleryWorker:
-    """A real `celery worker` process on this run's queue, against the test database."""
+    """A real `celery worker` process on this run's queue, against the test database.
 
-    def __init__(self, *, email_url: str, concurrency: int = 1) -> None:
+    `env` adds to or overrides its environment (another REDIS_URL, outbox timings) and
+    `options` to its command line (`--beat`). It runs in a process group of its own, so
+    that kill() takes its pool processes down with it."""
+
+    def __init__(
+        self, *, email_url: str, concurrency: int = 1, env: dict | None = None, options: Sequence[str] = ()
+    ) -> None:
         self.email_url = email_url
         self.concurrency = concurrency
+        self.env = env or {}
+        self.options = list(options)
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -96,6 +159,7 @@ class CeleryWorker:
             DATABASE_URL=database_url(),
             EMAIL_URL=self.email_url,
             TEST_WORKER_SENDS_SMTP="1",
+            **self.env,
         )
         self.process = subprocess.Popen(
             [
@@ -112,9 +176,11 @@ class CeleryWorker:
                 f"--concurrency={self.concurrency}",
                 "-Q",
                 settings.CELERY_TASK_DEFAULT_QUEUE,
+                *self.options,
             ],
             cwd=ROOT,
             env=env,
+            process_group=0,
         )
 
     def stop(self) -> None:
@@ -123,13 +189,12 @@ class CeleryWorker:
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
 
     def kill(self) -> None:
-        """SIGKILL, as a crashed host would: no acknowledgement, no clean-up."""
+        """SIGKILL to the worker and its pool, as a crashed host would: no acknowledgement, no clean-up."""
         assert self.process is not None
-        self.process.kill()
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
 

@@ -17,7 +17,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not REDI
         "Tests run against PostgreSQL and Redis: set DATABASE_URL and REDIS_URL, or use `make test`."
     )
 
-TEST_RUN_ID = os.environ["TEST_RUN_ID"]
+# pytest-xdist workers inherit the run's id from the process that starts them; each adds
+# its own name so that their queues (and the Celery workers on them) stay apart.
+TEST_RUN_ID = os.environ["TEST_RUN_ID"] + os.environ.get("PYTEST_XDIST_WORKER", "")
 CACHES["default"]["KEY_PREFIX"] = f"test-{TEST_RUN_ID}"
 CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_RUN_ID}"
 

@@ -1,8 +1,292 @@
+import datetime as dt
+
 import pytest
 from celery import current_app
+from django.db import transaction
+from django.utils import timezone
 
-from registration.emails import queue_email
+from registration import emails
+from registration.emails import (
+    TransientEmailError,
+    compose,
+    queue_email,
+    requeue_stale_emails,
+    resend_email,
+    retry_delay,
+    send_email,
+)
 from registration.models import OutgoingEmail
+from tests.factories import ConferenceFactory
+from tests.services import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+def make_email(**fields) -> OutgoingEmail:
+    """An email row as queue_email writes it, without handing it to the broker."""
+    defaults = {
+        "to": "ela@example.pl",
+        "subject": "Cluster Days: Your registration is confirmed",
+        "body_text": "Dear Elźbieta,\n",
+        "body_html": "<p>Dear Elźbieta,</p>",
+        "kind": "confirmed",
+        "language": "pl",
+        "message_id": f"<{timezone.now().timestamp()}.{OutgoingEmail.objects.count()}@example.org>",
+    }
+    return OutgoingEmail.objects.create(**(defaults | fields))
+
+
+def test_queue_email_hands_over_only_after_commit(broker_queue, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        email = queue_email(to="ela@example.pl", subject="S", body_text="T", kind="confirmed", language="en")
+        assert broker_queue() == []
+
+    assert broker_queue() == [("registration.deliver_email", email.pk)]
+    assert email.status == OutgoingEmail.Status.QUEUED
+    assert email.message_id.startswith("<")
+    assert email.message_id.endswith("@localhost>")
+
+
+def test_queue_email_dedup_key_queues_once(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        first = queue_email(
+            to="a@example.org", subject="S", body_text="T", kind="reminder", language="en", dedup_key="k"
+        )
+        second = queue_email(
+            to="a@example.org", subject="S", body_text="T", kind="reminder", language="en", dedup_key="k"
+        )
+
+    assert second is None
+    assert list(OutgoingEmail.objects.values_list("pk", flat=True)) == [first.pk]
+    assert len(callbacks) == 1
+
+
+def test_compose_escapes_text_in_html_and_links_urls():
+    conference = ConferenceFactory(name="R&D Days")
+    text, html = compose(
+        heading="Hello <b>",
+        content="Dear <Ela> & co,\n\nGo to https://example.org/a?b=1&c=2 now.",
+        conference=conference,
+        my_registration_url="https://example.org/r-d/my-registration/",
+    )
+
+    assert text.startswith("Dear <Ela> & co,\n\nGo to https://example.org/a?b=1&c=2 now.\n")
+    assert "See or change your registration: https://example.org/r-d/my-registration/" in text
+    assert "<h1>Hello &lt;b&gt;</h1>" in html
+    assert "<p>Dear &lt;Ela&gt; &amp; co,</p>" in html
+    assert '<a href="https://example.org/a?b=1&amp;c=2" rel="nofollow">https://example.org/a?b=1&amp;c=2</a>' in html
+    assert "R&amp;D Days" in html
+
+
+def test_send_email_delivers_with_headers_parts_and_attachment(smtp_backend):
+    email = make_email(
+        attachments=[
+            {"filename": "cluster.ics", "content": "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "mimetype": "text/calendar"}
+        ],
+        reply_to="team@example.org",
+    )
+
+    send_email(email.pk)
+
+    message = smtp_backend.to("ela@example.pl")
+    assert message["Message-ID"] == email.message_id
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["X-Auto-Response-Suppress"] == "All"
+    assert message["Content-Language"] == "pl"
+    assert message["Reply-To"] == "team@example.org"
+    assert message["Subject"] == "Cluster Days: Your registration is confirmed"
+    assert message.get_body(preferencelist=("plain",)).get_content() == "Dear Elźbieta,\r\n"
+    assert message.get_body(preferencelist=("html",)).get_content().strip() == "<p>Dear Elźbieta,</p>"
+    (attachment,) = message.iter_attachments()
+    assert (attachment.get_filename(), attachment.get_content_type()) == ("cluster.ics", "text/calendar")
+    email.refresh_from_db()
+    assert (email.status, email.attempts, email.last_error) == (OutgoingEmail.Status.SENT, 1, "")
+    assert email.sent_at is not None
+
+
+def test_send_email_twice_sends_once(smtp_backend):
+    email = make_email()
+
+    send_email(email.pk)
+    send_email(email.pk)
+
+    assert len(smtp_backend.messages) == 1
+    email.refresh_from_db()
+    assert email.attempts == 1
+
+
+def test_send_email_leaves_sending_and_failed_alone(smtp_backend):
+    sending = make_email(status=OutgoingEmail.Status.SENDING)
+    failed = make_email(status=OutgoingEmail.Status.FAILED)
+
+    send_email(sending.pk)
+    send_email(failed.pk)
+    send_email(0)
+
+    assert smtp_backend.messages == []
+
+
+def test_send_email_connection_refused_queues_again_with_delay(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens there
+    settings.OUTBOX_RETRY_DELAY = 60
+    email = make_email()
+
+    with pytest.raises(TransientEmailError) as raised:
+        send_email(email.pk)
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.QUEUED
+    assert email.attempts == 1
+    assert email.last_error.startswith("ConnectionRefusedError")
+    assert 45 <= raised.value.retry_in <= 60
+    assert email.next_attempt_at == pytest.approx(
+        email.last_attempt_at + dt.timedelta(seconds=raised.value.retry_in), abs=dt.timedelta(seconds=1)
+    )
+
+
+def test_send_email_temporary_refusal_queues_again(smtp_backend):
+    smtp_backend.refusals["ela@example.pl"] = "452 4.2.2 Mailbox full, try later"
+    email = make_email()
+
+    with pytest.raises(TransientEmailError):
+        send_email(email.pk)
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.QUEUED
+    assert email.last_error == "Recipient refused: ela@example.pl: 452 4.2.2 Mailbox full, try later"
+
+
+def test_send_email_permanent_refusal_fails_without_retry(smtp_backend):
+    smtp_backend.refusals["gone@example.pl"] = "550 5.1.1 No such user"
+    email = make_email(to="gone@example.pl")
+
+    send_email(email.pk)
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.FAILED
+    assert email.attempts == 1
+    assert email.last_error == "Recipient refused: gone@example.pl: 550 5.1.1 No such user"
+    assert email.sent_at is None
+
+
+def test_send_email_out_of_attempts_fails(settings, smtp_backend):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    smtp_backend.refusals["ela@example.pl"] = "421 4.7.0 Try again later"
+    email = make_email(attempts=2)
+
+    send_email(email.pk)
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.FAILED
+    assert email.attempts == 3
+    assert email.last_error.startswith("Out of attempts. Recipient refused: ela@example.pl: 421")
+
+
+def test_send_email_abandoned_on_every_attempt_fails(settings, smtp_backend):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    email = make_email(attempts=3, last_error="The worker stopped while sending it.")
+
+    send_email(email.pk)
+
+    email.refresh_from_db()
+    assert (email.status, email.last_error) == (OutgoingEmail.Status.FAILED, "The worker stopped while sending it.")
+    assert smtp_backend.messages == []
+
+
+def test_send_email_that_cannot_be_built_fails_at_once(smtp_backend):
+    email = make_email(attachments=[{"filename": "broken.ics"}])
+
+    send_email(email.pk)
+
+    email.refresh_from_db()
+    assert email.status == OutgoingEmail.Status.FAILED
+    assert email.last_error == "KeyError: 'content'"
+
+
+def test_retry_delay_grows_and_is_capped(settings):
+    settings.OUTBOX_RETRY_DELAY = 30
+
+    delays = [retry_delay(attempts) for attempts in range(1, 12)]
+
+    assert 22.5 <= delays[0] <= 30
+    assert 45 <= delays[1] <= 60
+    assert 240 * 0.75 <= delays[4] <= 480
+    assert all(emails.MAX_RETRY_DELAY * 0.75 <= delay <= emails.MAX_RETRY_DELAY for delay in delays[7:])
+
+
+def test_requeue_stale_emails_hands_over_what_was_lost(settings, broker_queue):
+    settings.OUTBOX_SWEEP_GRACE = 60
+    settings.OUTBOX_SENDING_TIMEOUT = 300
+    now = timezone.now()
+    lost = make_email(next_attempt_at=now - dt.timedelta(seconds=61))
+    retry_overdue = make_email(next_attempt_at=now - dt.timedelta(seconds=90), attempts=2, last_error="451 later")
+    abandoned = make_email(status=OutgoingEmail.Status.SENDING, last_attempt_at=now - dt.timedelta(seconds=301))
+    make_email(next_attempt_at=now - dt.timedelta(seconds=30))  # just handed over
+    make_email(next_attempt_at=now + dt.timedelta(seconds=600))  # waiting for its retry
+    make_email(status=OutgoingEmail.Status.SENDING, last_attempt_at=now - dt.timedelta(seconds=100))  # still sending
+    make_email(status=OutgoingEmail.Status.SENT, next_attempt_at=now - dt.timedelta(days=1))
+    make_email(status=OutgoingEmail.Status.FAILED, next_attempt_at=now - dt.timedelta(days=1))
+
+    assert requeue_stale_emails() == 3
+    assert requeue_stale_emails() == 0  # handed over: left alone for another grace period
+
+    assert broker_queue() == sorted(
+        ("registration.deliver_email", email.pk) for email in (lost, retry_overdue, abandoned)
+    )
+    abandoned.refresh_from_db()
+    assert (abandoned.status, abandoned.last_error) == (
+        OutgoingEmail.Status.QUEUED,
+        "The worker stopped while sending it.",
+    )
+    retry_overdue.refresh_from_db()
+    assert retry_overdue.last_error == "451 later"
+    assert retry_overdue.next_attempt_at >= now
+
+
+def test_resend_email_queues_a_copy_with_its_own_message_id(django_capture_on_commit_callbacks):
+    original = make_email(status=OutgoingEmail.Status.SENT, attempts=1, attachments=[{"filename": "a.ics"}])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        copy = resend_email(original)
+
+    assert copy.pk != original.pk
+    assert copy.message_id != original.message_id
+    assert (copy.status, copy.attempts) == (OutgoingEmail.Status.QUEUED, 0)
+    assert (copy.to, copy.subject, copy.body_text, copy.body_html, copy.attachments, copy.kind) == (
+        original.to,
+        original.subject,
+        original.body_text,
+        original.body_html,
+        original.attachments,
+        original.kind,
+    )
+    assert len(callbacks) == 1
+    original.refresh_from_db()
+    assert original.status == OutgoingEmail.Status.SENT
+
+
+def test_send_email_reuses_the_smtp_connection_while_fresh(smtp_backend, monkeypatch):
+    emails_sent = [make_email(to=f"person{n}@example.org") for n in range(3)]
+
+    send_email(emails_sent[0].pk)
+    send_email(emails_sent[1].pk)
+    monkeypatch.setattr(emails, "SMTP_MAX_IDLE", -1)  # as if idle for too long
+    send_email(emails_sent[2].pk)
+
+    first, second, third = smtp_backend.peers
+    assert first == second
+    assert third != first
+    assert OutgoingEmail.objects.filter(status=OutgoingEmail.Status.SENT).count() == 3
+
+
+def test_send_email_after_a_refusal_starts_a_new_connection(smtp_backend):
+    smtp_backend.refusals["gone@example.org"] = "550 5.1.1 No such user"
+    for to in ("one@example.org", "gone@example.org", "two@example.org"):
+        send_email(make_email(to=to).pk)
+
+    first, second = smtp_backend.peers
+    assert first != second
 
 
 @pytest.fixture
