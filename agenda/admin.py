@@ -4,6 +4,8 @@ Every save, delete and action here raises the conference's content version (so t
 public pages and exports are rebuilt), sessions are saved through services.save_session
 (calendar sequence, notices to booked people), and clashes are warned about, never
 refused. Dates and times are entered and shown in the conference's time zone.
+Programme content is given in the original (default) language and, optionally, in each
+other one (agenda/translation.py); searches look in every language.
 """
 
 import datetime
@@ -23,6 +25,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from modeltranslation.admin import TranslationAdmin
+from modeltranslation.utils import get_translation_fields
 
 from agenda import selectors, services
 from agenda.exceptions import AgendaError
@@ -71,7 +75,7 @@ class ConferenceTimezoneMixin:
             return response.render() if hasattr(response, "render") else response
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
         zone = self.form_timezone(request, obj)
         help_text = (
             _("In the conference's time zone, %(zone)s.") % {"zone": zone.key}
@@ -110,10 +114,10 @@ class TrackInline(admin.TabularInline):
 
 
 @admin.register(Conference)
-class ConferenceAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, admin.ModelAdmin):
+class ConferenceAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationAdmin):
     list_display = ["name", "slug", "start_date", "end_date", "city", "session_count", "is_published", "is_cancelled"]
     list_filter = ["is_published", "is_cancelled"]
-    search_fields = ["name", "slug", "city", "venue"]
+    search_fields = [*get_translation_fields("name"), "slug", "city", "venue"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [RoomInline, TrackInline]
     fieldsets = [
@@ -145,7 +149,7 @@ class ConferenceAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, admin.ModelA
 
 
 @admin.register(Speaker)
-class SpeakerAdmin(ProgrammeAdminMixin, admin.ModelAdmin):
+class SpeakerAdmin(ProgrammeAdminMixin, TranslationAdmin):
     list_display = ["name", "title", "organisation", "country", "conference"]
     list_filter = ["conference"]
     list_select_related = ["conference"]
@@ -262,12 +266,12 @@ class SessionChangeList(ChangeList):
 
 
 @admin.register(Session)
-class SessionAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, admin.ModelAdmin):
+class SessionAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationAdmin):
     list_display = ["when", "title", "code", "room_or_all", "kind", "speaker_names", "status", "clash_list", "on_site"]
     list_display_links = ["title"]
     list_filter = ["conference", DayFilter, RoomFilter, "kind", TrackFilter, "status"]
     list_select_related = ["conference", "room", "track"]
-    search_fields = ["title", "code", "abstract", "speakers__name", "room__name"]
+    search_fields = [*get_translation_fields("title", "abstract"), "code", "speakers__name", "room__name"]
     ordering = ["start", "room__position", "title"]
     list_per_page = 100
     # Counting every session of every conference is a query the page does not need.
@@ -295,7 +299,7 @@ class SessionAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, admin.ModelAdmi
         return [*self.readonly_fields, "conference"] if obj else self.readonly_fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
         conference_id = obj.conference_id if obj else _conference_param(request)
         for name in ("room", "track"):
             field = form.base_fields[name]

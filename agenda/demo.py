@@ -11,8 +11,10 @@ import math
 import zoneinfo
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
+from django.utils import translation
 
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
 
@@ -100,6 +102,7 @@ class Slot:
     end: str
     kind: str
     title: str
+    title_es: str = ""
     abstract: str = ""
     room: str | None = "Auditorium"
     track: str | None = "Policy"
@@ -196,6 +199,8 @@ PROGRAMME = [
         end="10:15",
         kind=K.KEYNOTE,
         title="Investing in a smart, innovative and sustainable industry: a renewed EU industrial policy strategy",
+        title_es="Invertir en una industria inteligente, innovadora y sostenible: una estrategia renovada de "
+        "política industrial de la UE",
         abstract="Europe needs a real push for cross-fertilisation across regional and sectoral silos: "
         "bottom-up commitments, industry engagement and regional efforts to become real European "
         "strategic partnerships.",
@@ -209,6 +214,8 @@ PROGRAMME = [
         kind=K.KEYNOTE,
         title="Strengthening innovation in Europe's regions: strategies for resilient, inclusive and "
         "sustainable growth",
+        title_es="Reforzar la innovación en las regiones de Europa: estrategias para un crecimiento resiliente, "
+        "inclusivo y sostenible",
         abstract="What smart specialisation strategies have achieved, and how clusters can multiply the "
         "connections between regional value chains.",
         speakers=("peter-berkowitz",),
@@ -403,7 +410,8 @@ def seed_growyourregion(*, today: dt.date) -> list[Conference]:
             "registration_opens": dt.datetime.combine(upcoming - dt.timedelta(days=400), dt.time(9), tzinfo=tz),
         },
     ]
-    with transaction.atomic():
+    # The demo's texts are the originals, whichever language the caller has active.
+    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
         return [_seed_edition(tz=tz, **edition) for edition in editions]
 
 
@@ -459,6 +467,7 @@ def _seed_edition(
             lookup={"conference": conference, "code": slot.code},
             values={
                 "title": slot.title,
+                "title_es": slot.title_es,
                 "kind": slot.kind,
                 "abstract": slot.abstract,
                 "start": dt.datetime.combine(day, dt.time.fromisoformat(slot.start), tzinfo=tz),

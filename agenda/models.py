@@ -1,6 +1,7 @@
 import uuid
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -8,7 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.db.models.lookups import In
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -41,12 +42,28 @@ def validate_not_reserved(slug: str) -> None:
         )
 
 
+class TranslatedModel(models.Model):
+    """A model whose content organisers give in several languages (agenda/translation.py).
+
+    Saved with the default language active, so each untranslated column (`title` beside
+    title_en, title_es ...) holds the original text: SQL that reads it directly, such as
+    another app's join, gets one language, not whichever the last editor used.
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        with translation.override(settings.LANGUAGE_CODE):
+            super().save(*args, **kwargs)
+
+
 class ConferenceQuerySet(models.QuerySet):
     def published(self):
         return self.filter(is_published=True, is_cancelled=False)
 
 
-class Conference(models.Model):
+class Conference(TranslatedModel):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(
         _("short name"),
@@ -183,7 +200,7 @@ class Track(models.Model):
         return self.name
 
 
-class Speaker(models.Model):
+class Speaker(TranslatedModel):
     conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="speakers")
     code = models.SlugField(_("code"), max_length=20, help_text=_("Short and stable; used in the address."))
     name = models.CharField(_("name"), max_length=200)
@@ -219,7 +236,7 @@ class SessionQuerySet(models.QuerySet):
         return self.filter(conference__is_published=True)
 
 
-class Session(models.Model):
+class Session(TranslatedModel):
     class Kind(models.TextChoices):
         KEYNOTE = "keynote", _("Keynote")
         PLENARY = "plenary", _("Plenary")

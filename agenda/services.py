@@ -6,15 +6,20 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
+from modeltranslation.utils import get_translation_fields
 
 from agenda.exceptions import NotABreak, SpansAllRooms
 from agenda.models import Conference, Session, SessionSpeaker
 from agenda.signals import session_changed
+from agenda.translation import original
 
 # What people booked on a session are told about.
 ANNOUNCED_FIELDS = ("start", "end", "room", "status")
-# What a calendar entry shows (calendar.build_calendar): a change raises its SEQUENCE.
-CALENDAR_FIELDS = ("title", "code", "kind", "start", "end", "room", "status", "abstract")
+# What a calendar entry shows (calendar.build_calendar), in any language: a change raises its SEQUENCE.
+CALENDAR_FIELDS = (*get_translation_fields("title", "abstract"), "code", "kind", "start", "end", "room", "status")
+EMPTY = (None, "")
+# Programme content in every language, which copies of a session carry.
+CONTENT_FIELDS = get_translation_fields("title", "abstract", "description")
 
 
 def bump_content_version(conference_id: int) -> None:
@@ -99,8 +104,9 @@ def copy_break_to_all_rooms(session: Session) -> list[Session]:
         raise NotABreak(_("“%(title)s” is not a break.") % {"title": session.title})
     if session.room_id is None:
         raise SpansAllRooms(_("“%(title)s” already spans all rooms.") % {"title": session.title})
+    same_title = {original("title"): getattr(session, original("title"))}
     taken = Session.objects.filter(
-        conference_id=session.conference_id, start=session.start, end=session.end, title=session.title
+        conference_id=session.conference_id, start=session.start, end=session.end, **same_title
     ).values_list("room_id", flat=True)
     rooms = session.conference.rooms.exclude(pk__in=taken).order_by("position", "name")
     copies = []
@@ -108,15 +114,13 @@ def copy_break_to_all_rooms(session: Session) -> list[Session]:
         copy = Session(
             conference_id=session.conference_id,
             code=_free_code(session.conference_id, session.code),
-            title=session.title,
             kind=session.kind,
             start=session.start,
             end=session.end,
             room=room,
             track_id=session.track_id,
-            abstract=session.abstract,
-            description=session.description,
             language=session.language,
+            **{name: getattr(session, name) for name in CONTENT_FIELDS},
         )
         copy.save()
         copies.append(copy)
@@ -126,9 +130,11 @@ def copy_break_to_all_rooms(session: Session) -> list[Session]:
 
 
 def _differs(previous: Session, session: Session, name: str) -> bool:
-    # Compares ids, not related objects, so an unchanged room costs no query.
+    # Compares ids, not related objects, so an unchanged room costs no query. A translation
+    # never given is NULL, one cleared in a form is "": both are none.
     attname = Session._meta.get_field(name).attname
-    return getattr(previous, attname) != getattr(session, attname)
+    old, new = getattr(previous, attname), getattr(session, attname)
+    return old != new and not (old in EMPTY and new in EMPTY)
 
 
 def _free_code(conference_id: int, code: str) -> str:

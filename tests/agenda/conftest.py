@@ -1,5 +1,7 @@
 import datetime as dt
+import html
 import os
+import re
 import zoneinfo
 from pathlib import Path
 
@@ -19,6 +21,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # ../shared/schemas beside the repository, as in CI; a checkout elsewhere (a git
 # worktree) points SCHEDULE_SCHEMAS at it.
 SCHEMAS = Path(os.environ.get("SCHEDULE_SCHEMAS", ROOT.parent / "shared" / "schemas"))
+
+
+def main(response) -> str:
+    """The page's main landmark, whitespace squeezed, for assertions on content."""
+    markup = response.content.decode()
+    return re.sub(r"\s+", " ", re.search(r"<main.*?</main>", markup, re.S).group(0))
+
+
+def text(response) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main(response))))
 
 
 def local(conference, day: int, hour: int, minute: int = 0) -> dt.datetime:

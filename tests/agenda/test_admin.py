@@ -51,7 +51,7 @@ def session_form(conference, **fields) -> dict:
     speakers = fields.pop("speakers", [])
     data = {
         "conference": conference.pk,
-        "title": "",
+        "title_en": "",
         "code": "",
         "kind": Session.Kind.PLENARY,
         "status": Session.Status.CONFIRMED,
@@ -61,8 +61,8 @@ def session_form(conference, **fields) -> dict:
         "end_1": "10:00",
         "room": "",
         "track": "",
-        "abstract": "",
-        "description": "",
+        "abstract_en": "",
+        "description_en": "",
         "language": "en",
         "capacity": "",
         "session_speakers-TOTAL_FORMS": len(speakers),
@@ -87,7 +87,7 @@ def test_organiser_adds_a_keynote_with_two_speakers_and_sees_it_on_the_agenda(or
         f"{SESSIONS}add/?conference={conference.pk}",
         session_form(
             conference,
-            title="Opening of the conference",
+            title_en="Opening of the conference",
             code="opening",
             kind=Session.Kind.KEYNOTE,
             speakers=[(puig, "speaker"), (engelmann, "chair")],
@@ -122,7 +122,7 @@ def test_session_form_shows_and_reads_times_in_the_conference_time_zone(organise
         f"{SESSIONS}{session.pk}/change/",
         session_form(
             conference,
-            title=session.title,
+            title_en=session.title,
             code=session.code,
             room=session.room_id,
             start_0="2026-03-08",
@@ -141,7 +141,7 @@ def test_saving_a_clash_is_warned_about_not_refused(organiser, conference):
 
     response = organiser.post(
         f"{SESSIONS}add/",
-        session_form(conference, title="Panel", code="panel", room=room.pk, start_1="09:30", end_1="10:30"),
+        session_form(conference, title_en="Panel", code="panel", room=room.pk, start_1="09:30", end_1="10:30"),
         follow=True,
     )
 
@@ -167,7 +167,12 @@ def test_session_moved_in_the_admin_is_announced_with_its_changes(organiser, con
         organiser.post(
             f"{SESSIONS}{session.pk}/change/",
             session_form(
-                conference, title=session.title, code=session.code, room=session.room_id, start_1="11:00", end_1="12:00"
+                conference,
+                title_en=session.title,
+                code=session.code,
+                room=session.room_id,
+                start_1="11:00",
+                end_1="12:00",
             ),
         )
     finally:
@@ -190,7 +195,7 @@ def test_room_or_speaker_of_another_conference_is_refused(organiser, conference)
         f"{SESSIONS}add/",
         session_form(
             conference,
-            title="Panel",
+            title_en="Panel",
             code="panel",
             room=RoomFactory(conference=other).pk,
             speakers=[(SpeakerFactory(conference=other), "speaker")],
@@ -344,10 +349,10 @@ def test_speaker_autocomplete_offers_the_session_conference_speakers_only(organi
 def test_conference_edit_with_rooms_bumps_version_and_reads_its_time_zone(organiser, conference):
     before = version(conference)
     data = {
-        "name": conference.name,
+        "name_en": conference.name,
         "slug": conference.slug,
-        "tagline": "",
-        "description": "",
+        "tagline_en": "",
+        "description_en": "",
         "start_date": "2017-11-08",
         "end_date": "2017-11-09",
         "timezone": "Europe/Madrid",
@@ -419,10 +424,10 @@ def test_speaker_edit_shows_on_the_public_pages_at_once(organiser, conference):
             "conference": conference.pk,
             "name": "Joaquim Puig",
             "code": "puig",
-            "title": "President of the Generalitat Valenciana",
+            "title_en": "President of the Generalitat Valenciana",
             "organisation": "",
             "country": "ES",
-            "biography": "",
+            "biography_en": "",
         },
     )
 

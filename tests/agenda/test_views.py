@@ -2,7 +2,6 @@
 query counts (the same for one session as for many)."""
 
 import datetime as dt
-import html
 import json
 import re
 import zoneinfo
@@ -14,7 +13,7 @@ from icalendar import Calendar
 
 from agenda import services
 from agenda.models import Session, SessionSpeaker
-from tests.agenda.conftest import build_programme, local
+from tests.agenda.conftest import build_programme, local, main, text
 from tests.factories import (
     BookingFactory,
     ConferenceFactory,
@@ -27,16 +26,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def main(response) -> str:
-    """The page's main landmark, whitespace squeezed, for assertions on content."""
-    markup = response.content.decode()
-    return re.sub(r"\s+", " ", re.search(r"<main.*?</main>", markup, re.S).group(0))
-
-
-def text(response) -> str:
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main(response))))
 
 
 @pytest.fixture

@@ -1,0 +1,33 @@
+"""Programme content that organisers give in several languages (django-modeltranslation).
+
+Each field below gets a column per language of settings.LANGUAGES (title_en, title_es
+...). Reading `session.title` gives the active language's text when there is one, else
+the original: the default language's (settings.LANGUAGE_CODE), which organisers always
+give. Queries through the models' managers read the active language's column too.
+"""
+
+from django.conf import settings
+from modeltranslation.translator import TranslationOptions, register
+from modeltranslation.utils import build_localized_fieldname
+
+from agenda.models import Conference, Session, Speaker
+
+
+@register(Conference)
+class ConferenceTranslation(TranslationOptions):
+    fields = ("name", "tagline", "description")
+
+
+@register(Speaker)
+class SpeakerTranslation(TranslationOptions):
+    fields = ("title", "biography")
+
+
+@register(Session)
+class SessionTranslation(TranslationOptions):
+    fields = ("title", "abstract", "description")
+
+
+def original(field: str) -> str:
+    """The column of a translated field that holds the original text: title -> title_en."""
+    return build_localized_fieldname(field, settings.LANGUAGE_CODE)
