@@ -14,13 +14,13 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from agenda.models import Conference, Session
+from agenda.models import Conference, Session, Speaker
 from registration.models import Registration, User
 from tests.factories import (
     ConferenceFactory,
     OrganiserFactory,
     RegistrationFactory,
-    SessionFactory,
+    SessionSpeakerFactory,
     StaffFactory,
     VerifiedUserFactory,
 )
@@ -73,6 +73,7 @@ class World:
     conference: Conference
     draft_conference: Conference
     pre_event: Session
+    speaker: Speaker
     registration: Registration
     other_registration: Registration
     users: dict[str, User | None]
@@ -80,12 +81,14 @@ class World:
 
 def build_world() -> World:
     conference = ConferenceFactory()
+    appearance = SessionSpeakerFactory(session__conference=conference, session__kind=Session.Kind.PRE_EVENT)
     registration = RegistrationFactory(conference=conference, user=VerifiedUserFactory())
     other_registration = RegistrationFactory(conference=conference, user=VerifiedUserFactory())
     return World(
         conference=conference,
         draft_conference=ConferenceFactory(is_published=False),
-        pre_event=SessionFactory(conference=conference, kind=Session.Kind.PRE_EVENT),
+        pre_event=appearance.session,
+        speaker=appearance.speaker,
         registration=registration,
         other_registration=other_registration,
         users={
@@ -107,6 +110,18 @@ def slug(world: World) -> dict:
     return {"slug": world.conference.slug}
 
 
+def draft_slug(world: World) -> dict:
+    return {"slug": world.draft_conference.slug}
+
+
+def session(world: World) -> dict:
+    return {"slug": world.conference.slug, "code": world.pre_event.code}
+
+
+def speaker(world: World) -> dict:
+    return {"slug": world.conference.slug, "code": world.speaker.code}
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -118,7 +133,17 @@ RULES = [
     # The project's pages.
     Rule("agenda:conference_list", EVERYONE),
     Rule("agenda:conference", EVERYONE, slug),
-    Rule("agenda:conference", NOBODY, lambda world: {"slug": world.draft_conference.slug}),
+    Rule("agenda:conference", NOBODY, draft_slug),
+    Rule("agenda:agenda", EVERYONE, slug),
+    Rule("agenda:agenda", NOBODY, draft_slug),
+    Rule("agenda:agenda_ics", EVERYONE, slug),
+    Rule("agenda:session", EVERYONE, session),
+    Rule("agenda:session_ics", EVERYONE, session),
+    Rule("agenda:speakers", EVERYONE, slug),
+    Rule("agenda:speaker", EVERYONE, speaker),
+    Rule("agenda:schedule_xml", EVERYONE, slug),
+    Rule("agenda:schedule_json", EVERYONE, slug),
+    Rule("agenda:schedule_json", NOBODY, draft_slug),
     Rule("healthz", EVERYONE),
     Rule("favicon", everyone(REDIRECT)),
     Rule("registration:staff_dashboard", STAFF, slug),
@@ -127,7 +152,7 @@ RULES = [
     Rule(
         "registration:session_csv",
         EXPORTERS,
-        lambda world: {"slug": world.conference.slug, "code": world.pre_event.code},
+        session,
     ),
     Rule("set_language", everyone(REDIRECT)),
     Rule("media", NOBODY, lambda world: {"path": "speakers/missing.jpg"}),

@@ -12,6 +12,8 @@ TEMPLATES = sorted(
 READABLE_ATTRIBUTE = re.compile(r"""\b(alt|title|placeholder|aria-label|aria-description)\s*=\s*"([^"]*)\"""")
 TAG = re.compile(r"<[^>]*>")
 ENTITY = re.compile(r"&[#\w]+;")
+# Names of files such as schedule.xml read the same in every language.
+FILE_NAME = re.compile(r"[\w-]+\.(xml|json|ics|csv)")
 
 
 def untranslated_text(source: str) -> list[str]:
@@ -30,7 +32,7 @@ def untranslated_text(source: str) -> list[str]:
     text = re.sub(r"<(script|style)\b.*?</\1>", "", "".join(parts), flags=re.S)
     found = [value.strip() for _name, value in READABLE_ATTRIBUTE.findall(text) if re.search(r"[^\W\d_]", value)]
     for chunk in ENTITY.sub(" ", TAG.sub("\n", text)).split("\n"):
-        if re.search(r"[^\W\d_]{2,}", chunk):
+        if re.search(r"[^\W\d_]{2,}", chunk) and not FILE_NAME.fullmatch(chunk.strip()):
             found.append(" ".join(chunk.split())[:80])
     return found
 
