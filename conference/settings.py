@@ -133,6 +133,9 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Registration POSTs (register, change, cancel, delete the account) go through the same
+# limiter, per user and per client address; allauth's own limits keep their defaults.
+ACCOUNT_RATE_LIMITS = {"registration": "10/m/user,60/m/ip"}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
