@@ -104,7 +104,7 @@ def register(
         if privacy_statement != conference.privacy_statement:
             raise PrivacyStatementChanged
         sessions = _lock_sessions(conference, chosen)
-        _check_choice(sessions, chosen=chosen, already_booked=set())
+        check_session_choice(sessions, chosen=chosen, already_booked=set())
 
         now = timezone.now()
         registration = Registration.objects.create(
@@ -176,7 +176,7 @@ def change_bookings(registration: Registration, *, session_ids: Iterable[int], a
         if chosen == set(booked):
             return registration
         sessions = _lock_sessions(conference, chosen | set(booked))
-        _check_choice([s for s in sessions if s.pk in chosen], chosen=chosen, already_booked=set(booked))
+        check_session_choice([s for s in sessions if s.pk in chosen], chosen=chosen, already_booked=set(booked))
         by_id = {session.pk: session for session in sessions}
         removed = [by_id[pk] for pk in sorted(set(booked) - chosen)]
         added = [by_id[pk] for pk in sorted(chosen - set(booked))]
@@ -339,6 +339,22 @@ def delete_account(user: User) -> None:
         user.delete()
 
 
+def check_session_choice(sessions: list[Session], *, chosen: set[int], already_booked: set[int]) -> None:
+    """Refuse a choice of sessions unless all exist in the conference, take sign-ups (choices kept
+    from before excepted) and do not overlap. Reads nothing: the services call it under lock,
+    forms may call it first to show the error beside the field."""
+    found = {session.pk for session in sessions}
+    if found != chosen or any(not s.is_bookable for s in sessions if s.pk not in already_booked):
+        raise InvalidSessionChoice
+    ordered = sorted(sessions, key=lambda session: session.start)
+    for earlier, later in itertools.pairwise(ordered):
+        if later.start < earlier.end:
+            raise OverlappingSessions(
+                _("“%(first)s” and “%(second)s” run at the same time; choose one of them.")
+                % {"first": earlier.title, "second": later.title}
+            )
+
+
 # Internals. Each runs inside the caller's transaction, with the conference row locked.
 
 
@@ -369,20 +385,6 @@ def _check_may_change(registration: Registration, actor: User | None) -> None:
     by_attendee = actor is not None and actor.pk == registration.user_id
     if by_attendee and not selectors.attendee_may_change(registration.conference):
         raise ChangesClosed
-
-
-def _check_choice(sessions: list[Session], *, chosen: set[int], already_booked: set[int]) -> None:
-    """The chosen sessions exist in this conference, take sign-ups (kept choices excepted) and do not overlap."""
-    found = {session.pk for session in sessions}
-    if found != chosen or any(not s.is_bookable for s in sessions if s.pk not in already_booked):
-        raise InvalidSessionChoice
-    ordered = sorted(sessions, key=lambda session: session.start)
-    for earlier, later in itertools.pairwise(ordered):
-        if later.start < earlier.end:
-            raise OverlappingSessions(
-                _("“%(first)s” and “%(second)s” run at the same time; choose one of them.")
-                % {"first": earlier.title, "second": later.title}
-            )
 
 
 def _only_details(details: dict[str, Any]) -> dict[str, Any]:
