@@ -1,0 +1,141 @@
+"""The people of `manage.py seed_demo`: the demo accounts and the attendees of `bench`."""
+
+import datetime as dt
+import itertools
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from agenda import demo as agenda_demo
+from agenda.models import Conference, Session
+from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange, User
+
+ORGANISER_EMAIL = "organiser@example.org"
+STAFF_EMAIL = "staff@example.org"
+BENCH_EMAIL = "bench-{:06d}@example.org"
+BATCH_SIZE = 5000
+# Share of a bookable bench session's seats that its bookings fill.
+BENCH_BOOKING_SHARE = 0.8
+
+COUNTRIES = ["ES", "FR", "DE", "IT", "PL", "BE", "NL", "PT", "SE", "FI", "AT", "CZ", "GR", "IE", "RO"]
+
+
+def seed_demo_accounts(*, password: str, keep_passwords: bool) -> list[tuple[User, bool]]:
+    """Create or update the organiser (superuser) and staff (may export) accounts, with a
+    verified email address so that they can also log in on the site.
+
+    New accounts get `password`; existing ones too unless `keep_passwords`, so that a run
+    without a chosen password changes nothing. Returns each account and whether it got it.
+    """
+    export = Permission.objects.get(content_type__app_label="registration", codename="export_registration")
+    accounts = []
+    with transaction.atomic():
+        for email, is_superuser in ((ORGANISER_EMAIL, True), (STAFF_EMAIL, False)):
+            user, created = User.objects.get_or_create(email=email)
+            user.is_staff = user.is_active = True
+            user.is_superuser = is_superuser
+            password_set = created or not keep_passwords
+            if password_set:
+                user.set_password(password)
+            user.save()
+            if not is_superuser:
+                user.user_permissions.add(export)
+            EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+            accounts.append((user, password_set))
+    return accounts
+
+
+def seed_bench(*, sessions: int, attendees: int, password: str, today: dt.date) -> Conference:
+    """(Re)create the `bench` conference: its synthetic programme, `attendees` confirmed
+    registrations of users `bench-000001@example.org`… with `password` (their email is not
+    verified: benchmarks log them in with a session cookie), and bookings filling most
+    seats of its pre-events and workshops.
+
+    Bulk inserts in one transaction: the old bench and its users go, the new one appears
+    whole or not at all.
+    """
+    with transaction.atomic():
+        _delete_bench()
+        conference = agenda_demo.create_bench_conference(
+            sessions=sessions, capacity=attendees + max(attendees // 10, 100), today=today
+        )
+        registrations = _create_attendees(conference, count=attendees, password=password)
+        _create_bookings(conference, registrations)
+    return conference
+
+
+def _delete_bench() -> None:
+    registrations = Registration.objects.filter(conference__slug=agenda_demo.BENCH_SLUG)
+    users = User.objects.filter(email__startswith="bench-", email__endswith="@example.org")
+    _delete_in_bulk(Booking.objects.filter(registration__in=registrations))
+    RegistrationChange.objects.filter(registration__in=registrations).delete()
+    OutgoingEmail.objects.filter(registration__in=registrations).delete()
+    _delete_in_bulk(registrations)
+    _delete_in_bulk(EmailAddress.objects.filter(user__in=users))
+    _delete_in_bulk(users)
+
+
+def _delete_in_bulk(queryset: QuerySet) -> None:
+    """One DELETE in the database. `QuerySet.delete()` first loads every row into Python to
+    cascade, which for 100,000 attendees takes longer than creating them; here the caller
+    deletes what refers to the rows first (and the database refuses if it forgot any)."""
+    model = queryset.model
+    subquery, params = queryset.values("pk").query.sql_with_params()
+    table, pk = connection.ops.quote_name(model._meta.db_table), connection.ops.quote_name(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {pk} IN ({subquery})", params)  # noqa: S608
+
+
+def _create_attendees(conference: Conference, *, count: int, password: str) -> list[Registration]:
+    # One hash for all: hashing 100,000 passwords would take minutes, and they are equal anyway.
+    password_hash = make_password(password)
+    now = timezone.now()
+    users = User.objects.bulk_create(
+        (User(email=BENCH_EMAIL.format(n), password=password_hash, date_joined=now) for n in range(1, count + 1)),
+        batch_size=BATCH_SIZE,
+    )
+    names = list(itertools.product(agenda_demo.GIVEN_NAMES, agenda_demo.FAMILY_NAMES))
+    types = Registration.OrganisationType.values
+    registrations = []
+    for n, user in enumerate(users):
+        given, family = names[n % len(names)]
+        country = COUNTRIES[n % len(COUNTRIES)]
+        registrations.append(
+            Registration(
+                conference=conference,
+                user=user,
+                number=n + 1,
+                status=Registration.Status.CONFIRMED,
+                given_name=given,
+                family_name=family,
+                organisation=f"Cluster {family} {country}",
+                organisation_type=types[n % len(types)],
+                country=country,
+                job_title="Cluster manager",
+                privacy_statement_agreed=conference.privacy_statement,
+                privacy_agreed_at=now,
+                created_at=now,
+                status_changed_at=now,
+            )
+        )
+    return Registration.objects.bulk_create(registrations, batch_size=BATCH_SIZE)
+
+
+def _create_bookings(conference: Conference, registrations: list[Registration]) -> None:
+    """Fill each bookable session to its share of seats, taking attendees in turn so that
+    the bookings spread over everyone before anyone gets a second one."""
+    if not registrations:
+        return
+    turn = itertools.cycle(registrations)
+    bookings = []
+    for session in Session.objects.filter(conference=conference, kind__in=Session.BOOKABLE_KINDS).order_by("pk"):
+        taken = min(int(session.capacity * BENCH_BOOKING_SHARE), len(registrations))
+        bookings.extend(
+            Booking(registration=registration, session=session, status=Booking.Status.CONFIRMED)
+            for registration in itertools.islice(turn, taken)
+        )
+    Booking.objects.bulk_create(bookings, batch_size=BATCH_SIZE)
