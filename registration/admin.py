@@ -58,7 +58,7 @@ class RegistrationAdminForm(forms.ModelForm):
 
     class Meta:
         model = Registration
-        fields = services.DETAIL_FIELDS
+        fields = Registration.DETAIL_FIELDS
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -140,7 +140,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     readonly_fields = ["conference", "number", "user", "status", "privacy_agreed_at", "privacy_statement_agreed"]
     fieldsets = [
         (None, {"fields": ["conference", "number", "user", "status"]}),
-        (_("Attendee"), {"fields": list(services.DETAIL_FIELDS)}),
+        (_("Attendee"), {"fields": list(Registration.DETAIL_FIELDS)}),
         (_("Pre-events"), {"fields": ["pre_events"]}),
         (_("Privacy"), {"fields": ["privacy_agreed_at", "privacy_statement_agreed"]}),
     ]
@@ -157,7 +157,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         # A registration that is over keeps its record as it was.
         if obj is not None and obj.status not in Registration.LIVE_STATUSES:
-            return [*self.readonly_fields, *services.DETAIL_FIELDS, "pre_events"]
+            return [*self.readonly_fields, *Registration.DETAIL_FIELDS, "pre_events"]
         return self.readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -179,7 +179,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Registration, form: RegistrationAdminForm, change: bool) -> None:
-        details = {name: form.cleaned_data[name] for name in services.DETAIL_FIELDS if name in form.changed_data}
+        details = {name: form.cleaned_data[name] for name in Registration.DETAIL_FIELDS if name in form.changed_data}
         if details:
             services.update_details(obj, details=details, actor=request.user)
         if "pre_events" in form.changed_data:

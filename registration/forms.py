@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from agenda.models import Conference, Session
 from registration import selectors
 from registration.models import Registration
-from registration.services import DETAIL_FIELDS
 
 
 def privacy_digest(statement: str) -> str:
@@ -21,7 +20,7 @@ class DetailsForm(forms.ModelForm):
 
     class Meta:
         model = Registration
-        fields = DETAIL_FIELDS
+        fields = Registration.DETAIL_FIELDS
         widgets = {
             "given_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
             "family_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
@@ -136,7 +135,7 @@ class RegistrationForm(SessionOptionsMixin, DetailsForm):
         return cleaned_data
 
     def details(self) -> dict:
-        return {name: self.cleaned_data[name] for name in DETAIL_FIELDS}
+        return {name: self.cleaned_data[name] for name in Registration.DETAIL_FIELDS}
 
 
 class DeleteAccountForm(forms.Form):

@@ -92,6 +92,19 @@ class Registration(models.Model):
 
     # Statuses that hold or wait for a place; a user has at most one per conference.
     LIVE_STATUSES = (Status.PENDING, Status.CONFIRMED, Status.WAITLISTED)
+    # What the attendee fills in, may change later and finds filled in at their next registration.
+    DETAIL_FIELDS = (
+        "given_name",
+        "family_name",
+        "organisation",
+        "organisation_type",
+        "country",
+        "job_title",
+        "dietary_requirements",
+        "accessibility_needs",
+        "photo_opt_out",
+        "language",
+    )
 
     conference = models.ForeignKey(Conference, on_delete=models.PROTECT, related_name="registrations")
     # Empty once the attendee deleted their account: the row stays, anonymised, for the figures.

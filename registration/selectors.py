@@ -10,20 +10,6 @@ from django.utils.translation import gettext as _
 from agenda.models import Conference, Session
 from registration.models import Booking, Registration, RegistrationChange, User
 
-# Detail fields worth carrying over to the next registration of the same person.
-REUSABLE_DETAILS = (
-    "given_name",
-    "family_name",
-    "organisation",
-    "organisation_type",
-    "country",
-    "job_title",
-    "dietary_requirements",
-    "accessibility_needs",
-    "photo_opt_out",
-    "language",
-)
-
 
 def conference_start(conference: Conference) -> dt.datetime:
     """Midnight of the first day, in the conference's time zone."""
@@ -146,8 +132,8 @@ def places_left(conference: Conference) -> int:
 
 def last_details(user: User) -> dict[str, Any]:
     """The details of the user's most recent registration (any conference), to fill in the next form."""
-    latest = Registration.objects.for_user(user).order_by("-created_at", "-pk").values(*REUSABLE_DETAILS).first() or {}
-    return latest or {"language": user.language}
+    latest = Registration.objects.for_user(user).order_by("-created_at", "-pk").values(*Registration.DETAIL_FIELDS)
+    return latest.first() or {"language": user.language}
 
 
 def personal_data(user: User) -> dict[str, Any]:
@@ -183,8 +169,7 @@ def _registration_data(registration: Registration, user: User) -> dict[str, Any]
         "conference_slug": registration.conference.slug,
         "number": registration.number,
         "status": registration.status,
-        **{field: str(getattr(registration, field)) for field in REUSABLE_DETAILS if field != "photo_opt_out"},
-        "photo_opt_out": registration.photo_opt_out,
+        **{field: json_value(getattr(registration, field)) for field in Registration.DETAIL_FIELDS},
         "privacy_statement_agreed": registration.privacy_statement_agreed,
         "privacy_agreed_at": registration.privacy_agreed_at.isoformat(),
         "registered_at": registration.created_at.isoformat(),
@@ -209,6 +194,11 @@ def _registration_data(registration: Registration, user: User) -> dict[str, Any]
             for email in registration.emails.all()
         ],
     }
+
+
+def json_value(value: Any) -> Any:
+    """A detail as JSON keeps it: countries become their codes; yes/no stays a boolean."""
+    return value if isinstance(value, bool) else str(value)
 
 
 def _change_data(change: RegistrationChange, user: User) -> dict[str, Any]:

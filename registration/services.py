@@ -20,10 +20,11 @@ Every outcome is written to the history (RegistrationChange) and, through
 import datetime as dt
 import itertools
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Func, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,19 +43,6 @@ from registration.exceptions import (
 from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange, User
 from registration.notifications import notify
 
-# What an attendee fills in and may change later; everything else is the system's.
-DETAIL_FIELDS = (
-    "given_name",
-    "family_name",
-    "organisation",
-    "organisation_type",
-    "country",
-    "job_title",
-    "dietary_requirements",
-    "accessibility_needs",
-    "photo_opt_out",
-    "language",
-)
 # Erased when an account is deleted; what is left (status, country, organisation type,
 # bookings, dates) still counts in the figures without naming anyone.
 PERSONAL_FIELDS = (
@@ -107,24 +95,30 @@ def register(
         check_session_choice(sessions, chosen=chosen, already_booked=set())
 
         now = timezone.now()
+        tally = _tally(conference)
         registration = Registration.objects.create(
             conference=conference,
             user=user,
-            number=(Registration.objects.filter(conference=conference).aggregate(n=Max("number"))["n"] or 0) + 1,
-            status=_status_for_newcomer(conference),
+            number=tally.last_number + 1,
+            status=_status_for_newcomer(conference, tally),
             privacy_statement_agreed=conference.privacy_statement,
             privacy_agreed_at=now,
             created_at=now,
             status_changed_at=now,
             **_only_details(details),
         )
-        _queue_bookings(registration, sessions, now=now)
+        bookings = _queue_bookings(registration, sessions, now=now)
         seated = _fill_seats(sessions, now=now)
+        seated_ids = {booking.pk for booking in seated}
+        pre_events = {
+            booking.session.code: Booking.Status.CONFIRMED if booking.pk in seated_ids else Booking.Status.WAITLISTED
+            for booking in bookings
+        }
         _record(
             registration,
             Action.REGISTERED,
             actor=user,
-            details={"status": registration.status, "pre_events": _booking_summary(registration)},
+            details={"status": registration.status, "pre_events": pre_events},
         )
         _announce_outcome(registration)
         _announce_seats(seated, skip={registration.pk})
@@ -143,7 +137,7 @@ def update_details(registration: Registration, *, details: dict[str, Any], actor
         registration = _fresh(registration)
         _check_may_change(registration, actor)
         diff = {
-            field: [_plain(getattr(registration, field)), _plain(value)]
+            field: [selectors.json_value(getattr(registration, field)), selectors.json_value(value)]
             for field, value in changes.items()
             if getattr(registration, field) != value
         }
@@ -252,7 +246,7 @@ def approve_registration(registration: Registration, *, actor: User) -> Registra
         if registration.status != Status.PENDING:
             raise InvalidTransition(_("Only a registration pending approval can be approved."))
         now = timezone.now()
-        _set_status(registration, _status_for_newcomer(conference, approved=True), now=now)
+        _set_status(registration, _status_for_newcomer(conference, _tally(conference), approved=True), now=now)
         seated = _seat_if_confirmed(registration, conference, now=now)
         _record(registration, Action.APPROVED, actor=actor, details={"status": registration.status})
         if registration.status == Status.CONFIRMED:
@@ -294,7 +288,7 @@ def move_up(registration: Registration, *, actor: User) -> Registration:
         if registration.status != Status.WAITLISTED:
             raise InvalidTransition(_("Only a registration on the waiting list can be moved up."))
         now = timezone.now()
-        if _places_left(conference) > 0:
+        if _tally(conference).confirmed < conference.capacity:
             _set_status(registration, Status.CONFIRMED, now=now)
             seated = _seat_if_confirmed(registration, conference, now=now)
             _record(registration, Action.PROMOTED, actor=actor, details={"moved_up": True})
@@ -388,22 +382,41 @@ def _check_may_change(registration: Registration, actor: User | None) -> None:
 
 
 def _only_details(details: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(details) - set(DETAIL_FIELDS)
+    unknown = set(details) - set(Registration.DETAIL_FIELDS)
     if unknown:
         raise TypeError(f"Not attendee details: {sorted(unknown)}")
     return dict(details)
 
 
-def _places_left(conference: Conference) -> int:
-    confirmed = Registration.objects.filter(conference=conference, status=Status.CONFIRMED).count()
-    return conference.capacity - confirmed
+class Tally(NamedTuple):
+    last_number: int
+    confirmed: int
+    anyone_waiting: bool
 
 
-def _status_for_newcomer(conference: Conference, *, approved: bool = False) -> str:
+def _tally(conference: Conference) -> Tally:
+    """The conference's last registration number, places taken and whether anyone waits: one
+    statement, read after the conference lock is held (so it sees every earlier commit)."""
+    registrations = Registration.objects.filter(conference=OuterRef("pk")).order_by()
+    last_number, confirmed, anyone_waiting = (
+        Conference.objects.filter(pk=conference.pk)
+        .values_list(
+            Coalesce(Subquery(registrations.order_by("-number").values("number")[:1]), 0),
+            Subquery(
+                registrations.filter(status=Status.CONFIRMED).annotate(n=Func("pk", function="COUNT")).values("n")
+            ),
+            Exists(registrations.filter(status=Status.WAITLISTED)),
+        )
+        .get()
+    )
+    return Tally(last_number, confirmed, anyone_waiting)
+
+
+def _status_for_newcomer(conference: Conference, tally: Tally, *, approved: bool = False) -> str:
     """Pending where approval is needed; confirmed while places are left and nobody is waiting for one."""
     if conference.requires_approval and not approved:
         return Status.PENDING
-    if _places_left(conference) > 0 and not _waiting(conference).exists():
+    if tally.confirmed < conference.capacity and not tally.anyone_waiting:
         return Status.CONFIRMED
     return Status.WAITLISTED
 
@@ -420,9 +433,9 @@ def _set_status(registration: Registration, status: str, *, now: dt.datetime) ->
     registration.save(update_fields=["status", "status_changed_at", "updated_at"])
 
 
-def _queue_bookings(registration: Registration, sessions: list[Session], *, now: dt.datetime) -> None:
+def _queue_bookings(registration: Registration, sessions: list[Session], *, now: dt.datetime) -> list[Booking]:
     """New choices start in their sessions' queues; `_fill_seats` then seats whoever is first."""
-    Booking.objects.bulk_create(
+    return Booking.objects.bulk_create(
         Booking(
             registration=registration,
             session=session,
@@ -506,7 +519,7 @@ def _rebalance(conference: Conference, *, session_ids: set[int], actor: User | N
     if conference.is_cancelled:
         return []
     now = timezone.now()
-    free = _places_left(conference)
+    free = conference.capacity - _tally(conference).confirmed
     promoted = list(_waiting(conference).select_related("conference", "user")[:free]) if free > 0 else []
     for registration in promoted:
         _set_status(registration, Status.CONFIRMED, now=now)
@@ -545,11 +558,6 @@ def _record(registration: Registration, action: str, *, actor: User | None, deta
 
 def _booking_summary(registration: Registration) -> dict[str, str]:
     return dict(registration.bookings.order_by("session_id").values_list("session__code", "status"))
-
-
-def _plain(value: Any) -> Any:
-    """A value as JSON keeps it (countries are objects)."""
-    return value if isinstance(value, bool | int | type(None)) else str(value)
 
 
 def _field_label(field: str) -> str:

@@ -123,7 +123,7 @@ def mine(request: HttpRequest, slug: str) -> HttpResponse:
 def edit(request: HttpRequest, registration: Registration) -> HttpResponse:
     form = DetailsForm(request.POST or None, instance=registration)
     if request.method == "POST" and form.is_valid():
-        details = {name: form.cleaned_data[name] for name in services.DETAIL_FIELDS}
+        details = {name: form.cleaned_data[name] for name in Registration.DETAIL_FIELDS}
         try:
             services.update_details(registration, details=details, actor=request.user)
         except (ChangesClosed, InvalidTransition) as error:
