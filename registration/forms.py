@@ -3,6 +3,7 @@
 import hashlib
 
 from django import forms
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from agenda.models import Conference, Session
@@ -81,7 +82,11 @@ class SessionOptionsMixin:
     def offer_sessions(self, conference: Conference) -> None:
         self.conference = conference
         self.fields["pre_events"].queryset = selectors.bookable_sessions(conference)
-        self.sessions = list(self.fields["pre_events"].queryset)
+
+    @cached_property
+    def sessions(self) -> list[Session]:
+        """Read only when the page shows them, not when a submitted form is accepted."""
+        return list(self.fields["pre_events"].queryset)
 
     def session_options(self) -> list[dict]:
         """Each session with what the page says about it, and whether it is ticked."""

@@ -19,13 +19,13 @@ def test_newcomer_signs_up_registers_with_two_pre_events_changes_one_and_cancels
     page.goto(f"/{conference.slug}/register/")
     expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
     page.get_by_role("main").get_by_role("link", name="sign up", exact=True).click()
-    page.get_by_label("Email").fill("elzbieta@example.eu")
+    page.get_by_label("Email").fill("ela.bienkowska@example.eu")
     page.get_by_label("Password:", exact=True).fill("Klastry-2017-Valencia")
     page.get_by_label("Password (again):").fill("Klastry-2017-Valencia")
     page.get_by_role("button", name="Sign Up").click()
     expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
 
-    page.goto(first_link(smtp_sink.to("elzbieta@example.eu")))
+    page.goto(first_link(smtp_sink.to("ela.bienkowska@example.eu")))
     page.get_by_role("button", name="Confirm").click()
 
     # Back on the form she came for.
@@ -48,7 +48,7 @@ def test_newcomer_signs_up_registers_with_two_pre_events_changes_one_and_cancels
     expect(pre_events.get_by_text("Smart specialisation lab")).to_be_visible()
     expect(pre_events.get_by_text("Internationalisation workshop")).to_be_visible()
     confirmation = smtp_sink.wait_for(lambda m: "Your registration is confirmed" in m["Subject"])
-    assert confirmation["To"] == "elzbieta@example.eu"
+    assert confirmation["To"] == "ela.bienkowska@example.eu"
 
     # She swaps the morning lab for the clinic that runs at the same time.
     page.get_by_role("link", name="Change your pre-events").click()
@@ -66,7 +66,7 @@ def test_newcomer_signs_up_registers_with_two_pre_events_changes_one_and_cancels
 
     expect(page.get_by_text("This registration is cancelled.")).to_be_visible()
     smtp_sink.wait_for(lambda m: "Your registration is cancelled" in m["Subject"])
-    registration = Registration.objects.get(user=User.objects.get(email="elzbieta@example.eu"))
+    registration = Registration.objects.get(user=User.objects.get(email="ela.bienkowska@example.eu"))
     assert (registration.full_name, registration.country.name) == ("Elźbieta Bieńkowska", "Poland")
     assert registration.status == Registration.Status.CANCELLED
     assert list(registration.changes.values_list("action", flat=True)) == [
