@@ -1,12 +1,16 @@
+import uuid
+
 import pytest
-from django.core.cache import cache
 from django.core.servers.basehttp import WSGIServer
 
 
 @pytest.fixture(autouse=True)
-def fresh_registration_rate_limits():
-    """Each test starts with the registration POST limits untouched (test clients share one address)."""
-    cache.delete_pattern("allauth:rl:allauth.account:registration:*")
+def own_cache_namespace(settings):
+    """Each test counts rate limits in a cache namespace of its own: test clients share one
+    address, and the processes of a parallel run share Redis and their key prefix."""
+    default = settings.CACHES["default"]
+    prefix = f"{default['KEY_PREFIX']}-{uuid.uuid4().hex}"
+    settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
 
 
 # Django's test server listens with a backlog of 10 connections; the bursts in
