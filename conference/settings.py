@@ -166,6 +166,8 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
+    # Registration POSTs (register, change, cancel, delete the account), per user and address.
+    "registration": "10/m/user,60/m/ip",
 }
 # The client address for those limits: behind N proxies of ours, the N-th address from the
 # right of X-Forwarded-For. 0 (direct) ignores the header, which anyone can forge.

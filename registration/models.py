@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from agenda.models import Conference, Session
+from registration.validators import validate_name, validate_plain_text
 
 
 class UserManager(BaseUserManager):
@@ -91,6 +92,19 @@ class Registration(models.Model):
 
     # Statuses that hold or wait for a place; a user has at most one per conference.
     LIVE_STATUSES = (Status.PENDING, Status.CONFIRMED, Status.WAITLISTED)
+    # What the attendee fills in, may change later and finds filled in at their next registration.
+    DETAIL_FIELDS = (
+        "given_name",
+        "family_name",
+        "organisation",
+        "organisation_type",
+        "country",
+        "job_title",
+        "dietary_requirements",
+        "accessibility_needs",
+        "photo_opt_out",
+        "language",
+    )
 
     conference = models.ForeignKey(Conference, on_delete=models.PROTECT, related_name="registrations")
     # Empty once the attendee deleted their account: the row stays, anonymised, for the figures.
@@ -99,14 +113,18 @@ class Registration(models.Model):
     )
     number = models.PositiveIntegerField(_("registration number"), editable=False)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, db_index=True)
-    given_name = models.CharField(_("given name"), max_length=100)
-    family_name = models.CharField(_("family name"), max_length=100)
-    organisation = models.CharField(_("organisation"), max_length=200)
+    given_name = models.CharField(_("given name"), max_length=100, validators=[validate_name])
+    family_name = models.CharField(_("family name"), max_length=100, validators=[validate_name])
+    organisation = models.CharField(_("organisation"), max_length=200, validators=[validate_plain_text])
     organisation_type = models.CharField(_("organisation type"), max_length=20, choices=OrganisationType.choices)
     country = CountryField(_("country"))
-    job_title = models.CharField(_("job title"), max_length=200, blank=True)
-    dietary_requirements = models.CharField(_("dietary requirements"), max_length=500, blank=True)
-    accessibility_needs = models.CharField(_("accessibility needs"), max_length=500, blank=True)
+    job_title = models.CharField(_("job title"), max_length=200, blank=True, validators=[validate_plain_text])
+    dietary_requirements = models.CharField(
+        _("dietary requirements"), max_length=500, blank=True, validators=[validate_plain_text]
+    )
+    accessibility_needs = models.CharField(
+        _("accessibility needs"), max_length=500, blank=True, validators=[validate_plain_text]
+    )
     privacy_statement_agreed = models.TextField(_("privacy statement agreed to"), editable=False)
     privacy_agreed_at = models.DateTimeField(_("privacy statement agreed at"), editable=False)
     photo_opt_out = models.BooleanField(_("no photos or streaming of me"), default=False)
@@ -178,6 +196,18 @@ class Booking(models.Model):
 class RegistrationChange(models.Model):
     """The history of a registration: who changed what, and when."""
 
+    class Action(models.TextChoices):
+        REGISTERED = "registered", _("Registered")
+        DETAILS_CHANGED = "details_changed", _("Details changed")
+        BOOKINGS_CHANGED = "bookings_changed", _("Pre-event choices changed")
+        PROMOTED = "promoted", _("Moved up from the waiting list")
+        BOOKING_PROMOTED = "booking_promoted", _("Given a pre-event seat from its waiting list")
+        MOVED_UP = "moved_up", _("Put first on the waiting list")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+        ANONYMISED = "anonymised", _("Account deleted; personal data erased")
+
     registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="changes")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -187,7 +217,7 @@ class RegistrationChange(models.Model):
         related_name="+",
         verbose_name=_("changed by"),
     )
-    action = models.CharField(_("action"), max_length=40)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
     details = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now, editable=False)
 

@@ -1,12 +1,219 @@
-import datetime
-from dataclasses import dataclass
+"""Reads about registrations that pages, services and exports share."""
 
-from django.db.models import Count, Q, QuerySet
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from agenda.models import Conference, Session
-from registration.models import Booking, Registration
+from registration.models import Booking, Registration, RegistrationChange, User
+
+
+def conference_start(conference: Conference) -> dt.datetime:
+    """Midnight of the first day, in the conference's time zone."""
+    return dt.datetime.combine(conference.start_date, dt.time.min, tzinfo=conference.tz)
+
+
+def has_ended(conference: Conference) -> bool:
+    return timezone.localdate(timezone=conference.tz) > conference.end_date
+
+
+def attendee_may_change(conference: Conference) -> bool:
+    """Attendees change or cancel their registration themselves until the conference begins."""
+    return timezone.now() < conference_start(conference)
+
+
+def window_message(conference: Conference) -> str:
+    """Why registration is not open now, with the time in the conference's zone (zone named)."""
+    now = timezone.now()
+    if conference.registration_opens and now < conference.registration_opens:
+        return _("Registration opens on %(when)s.") % {"when": _when(conference.registration_opens, conference)}
+    if conference.registration_closes and now >= conference.registration_closes:
+        return _("Registration closed on %(when)s.") % {"when": _when(conference.registration_closes, conference)}
+    return _("Registration is closed.")
+
+
+def _when(moment: dt.datetime, conference: Conference) -> str:
+    local = timezone.localtime(moment, conference.tz)
+    return f"{formats.date_format(local, 'j F Y, H:i')} ({conference.timezone})"
+
+
+def registration_for(user: User, conference: Conference) -> Registration | None:
+    """The user's live registration for the conference, else their latest one, with bookings and sessions."""
+    return (
+        Registration.objects.for_user(user)
+        .filter(conference=conference)
+        .select_related("conference", "user")
+        .prefetch_related(_bookings_with_sessions())
+        .order_by(_live_first(), "-created_at", "-pk")
+        .first()
+    )
+
+
+def _live_first() -> Case:
+    return Case(
+        When(status__in=Registration.LIVE_STATUSES, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+
+
+def _bookings_with_sessions() -> Prefetch:
+    return Prefetch(
+        "bookings", queryset=Booking.objects.select_related("session__room").order_by("session__start", "pk")
+    )
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """1 for the next person to get a place; None when not on the waiting list."""
+    if registration.status != Registration.Status.WAITLISTED:
+        return None
+    ahead = Registration.objects.filter(
+        conference_id=registration.conference_id, status=Registration.Status.WAITLISTED
+    ).filter(
+        Q(status_changed_at__lt=registration.status_changed_at)
+        | Q(status_changed_at=registration.status_changed_at, pk__lt=registration.pk)
+    )
+    return ahead.count() + 1
+
+
+def booking_positions(registration: Registration) -> dict[int, int]:
+    """Queue positions of a confirmed registration's waiting bookings, by booking id, in one query.
+
+    Bookings of a registration that is not confirmed hold no place in a queue yet.
+    """
+    if registration.status != Registration.Status.CONFIRMED:
+        return {}
+    waiting = [b for b in registration.bookings.all() if b.status == Booking.Status.WAITLISTED]
+    if not waiting:
+        return {}
+    queued = Booking.objects.filter(
+        session__in=[b.session_id for b in waiting],
+        status=Booking.Status.WAITLISTED,
+        registration__status=Registration.Status.CONFIRMED,
+    )
+    ahead_of_mine = Q()
+    for booking in waiting:
+        ahead_of_mine |= Q(session_id=booking.session_id) & (
+            Q(status_changed_at__lt=booking.status_changed_at)
+            | Q(status_changed_at=booking.status_changed_at, pk__lt=booking.pk)
+        )
+    ahead = dict(
+        queued.filter(ahead_of_mine)
+        .order_by()
+        .values("session_id")
+        .annotate(n=Count("pk"))
+        .values_list("session_id", "n")
+    )
+    return {booking.pk: ahead.get(booking.session_id, 0) + 1 for booking in waiting}
+
+
+def bookable_sessions(conference: Conference) -> QuerySet[Session]:
+    """Sessions of the conference that take sign-ups, in time order, each with `seats_taken`."""
+    return (
+        Session.objects.filter(conference=conference, kind__in=Session.BOOKABLE_KINDS, status=Session.Status.CONFIRMED)
+        .select_related("room")
+        .annotate(seats_taken=Count("bookings", filter=Q(bookings__status=Booking.Status.CONFIRMED)))
+        .order_by("start", "room__position", "title")
+    )
+
+
+def seats_left(session: Session) -> int | None:
+    """Free seats of a session annotated by `bookable_sessions`; None means no limit."""
+    if session.seats is None:
+        return None
+    return max(session.seats - session.seats_taken, 0)
+
+
+def places_left(conference: Conference) -> int:
+    confirmed = Registration.objects.filter(conference=conference, status=Registration.Status.CONFIRMED).count()
+    return max(conference.capacity - confirmed, 0)
+
+
+def last_details(user: User) -> dict[str, Any]:
+    """The details of the user's most recent registration (any conference), to fill in the next form."""
+    latest = Registration.objects.for_user(user).order_by("-created_at", "-pk").values(*Registration.DETAIL_FIELDS)
+    return latest.first() or {"language": user.language}
+
+
+def personal_data(user: User) -> dict[str, Any]:
+    """Everything kept about the user, for them to download (GDPR article 15 and 20)."""
+    registrations = (
+        Registration.objects.for_user(user)
+        .select_related("conference")
+        .prefetch_related(
+            _bookings_with_sessions(),
+            "changes",
+            "emails",
+        )
+        .order_by("created_at", "pk")
+    )
+    return {
+        "account": {
+            "email": user.email,
+            "date_joined": user.date_joined.isoformat(),
+            "last_login": user.last_login.isoformat() if user.last_login else None,
+            "language": user.language,
+            "email_addresses": [
+                {"email": address.email, "verified": address.verified, "primary": address.primary}
+                for address in user.emailaddress_set.order_by("pk")
+            ],
+        },
+        "registrations": [_registration_data(registration, user) for registration in registrations],
+    }
+
+
+def _registration_data(registration: Registration, user: User) -> dict[str, Any]:
+    return {
+        "conference": registration.conference.name,
+        "conference_slug": registration.conference.slug,
+        "number": registration.number,
+        "status": registration.status,
+        **{field: json_value(getattr(registration, field)) for field in Registration.DETAIL_FIELDS},
+        "privacy_statement_agreed": registration.privacy_statement_agreed,
+        "privacy_agreed_at": registration.privacy_agreed_at.isoformat(),
+        "registered_at": registration.created_at.isoformat(),
+        "status_changed_at": registration.status_changed_at.isoformat(),
+        "bookings": [
+            {
+                "session": booking.session.title,
+                "session_code": booking.session.code,
+                "status": booking.status,
+                "booked_at": booking.created_at.isoformat(),
+            }
+            for booking in registration.bookings.all()
+        ],
+        "history": [_change_data(change, user) for change in registration.changes.all()],
+        "emails": [
+            {
+                "kind": email.kind,
+                "subject": email.subject,
+                "status": email.status,
+                "created_at": email.created_at.isoformat(),
+            }
+            for email in registration.emails.all()
+        ],
+    }
+
+
+def json_value(value: Any) -> Any:
+    """A detail as JSON keeps it: countries become their codes; yes/no stays a boolean."""
+    return value if isinstance(value, bool) else str(value)
+
+
+def _change_data(change: RegistrationChange, user: User) -> dict[str, Any]:
+    # Who changed it, without naming other people: the attendee, an organiser, or the system.
+    if change.actor_id is None:
+        by = "system"
+    elif change.actor_id == user.pk:
+        by = "you"
+    else:
+        by = "organiser"
+    return {"action": change.action, "by": by, "at": change.created_at.isoformat(), "details": change.details}
+
 
 # Staff dashboard figures. Each is one aggregate query, whatever the number of attendees.
 
@@ -63,7 +270,7 @@ def count_attendees_by_organisation_type(conference: Conference) -> list[Share]:
     return [Share(value, str(label), counts.get(value, 0)) for value, label in Registration.OrganisationType.choices]
 
 
-def count_registrations_by_day(conference: Conference) -> list[tuple[datetime.date, int]]:
+def count_registrations_by_day(conference: Conference) -> list[tuple[dt.date, int]]:
     """New registrations (any status today) per day in the conference's zone, from the first
     day with one to the last, days without any included as zero."""
     counts = dict(
@@ -76,5 +283,5 @@ def count_registrations_by_day(conference: Conference) -> list[tuple[datetime.da
     if not counts:
         return []
     first, last = min(counts), max(counts)
-    days = (first + datetime.timedelta(days=offset) for offset in range((last - first).days + 1))
+    days = (first + dt.timedelta(days=offset) for offset in range((last - first).days + 1))
     return [(day, counts.get(day, 0)) for day in days]

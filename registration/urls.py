@@ -1,16 +1,21 @@
 from django.urls import path
 
+from registration import staff, views
+
 app_name = "registration"
 
-urlpatterns: list = []
-
-# Staff pages (registration/staff.py).
-from registration import staff  # noqa: E402
-
-staff_urlpatterns = [
+urlpatterns = [
+    # The attendee's own registration.
+    path("<slug:slug>/register/", views.register, name="register"),
+    path("<slug:slug>/my-registration/", views.mine, name="mine"),
+    path("<slug:slug>/my-registration/details/", views.edit, name="edit"),
+    path("<slug:slug>/my-registration/pre-events/", views.pre_events, name="pre_events"),
+    path("<slug:slug>/my-registration/cancel/", views.cancel, name="cancel"),
+    path("<slug:slug>/my-registration/my-data.json", views.export, name="export"),
+    path("<slug:slug>/my-registration/delete-account/", views.delete_account, name="delete_account"),
+    # Staff pages.
     path("<slug:slug>/staff/", staff.dashboard, name="staff_dashboard"),
     path("<slug:slug>/staff/attendees.csv", staff.attendees_csv, name="attendees_csv"),
     path("<slug:slug>/staff/check-in.csv", staff.check_in_csv, name="check_in_csv"),
     path("<slug:slug>/staff/sessions/<slug:code>.csv", staff.session_csv, name="session_csv"),
 ]
-urlpatterns += staff_urlpatterns

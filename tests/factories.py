@@ -157,3 +157,25 @@ class BookingFactory(factory.django.DjangoModelFactory):
         SessionFactory, conference=factory.SelfAttribute("..registration.conference"), kind=Session.Kind.PRE_EVENT
     )
     status = Booking.Status.CONFIRMED
+
+
+class PreEventFactory(SessionFactory):
+    kind = Session.Kind.PRE_EVENT
+    capacity = 10
+
+
+def attendee_details(**overrides) -> dict:
+    """What an attendee types into the registration form, as `services.register` takes it."""
+    return {
+        "given_name": "Elźbieta",
+        "family_name": "Bieńkowska",
+        "organisation": "Klaster Obróbki Metali",
+        "organisation_type": Registration.OrganisationType.CLUSTER,
+        "country": "PL",
+        "job_title": "Cluster manager",
+        "dietary_requirements": "",
+        "accessibility_needs": "",
+        "photo_opt_out": False,
+        "language": "en",
+        **overrides,
+    }

@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from registration.models import OutgoingEmail, Registration
 from tests.factories import RegistrationFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.registration.link_urls")]
+pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/registration/outgoingemail/"
 

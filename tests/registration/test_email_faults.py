@@ -18,8 +18,6 @@ from tests.conftest import CeleryWorker, SmtpSink
 from tests.factories import RegistrationFactory
 from tests.services import ThrowawayRedis
 
-pytestmark = pytest.mark.urls("tests.registration.link_urls")
-
 FAST_OUTBOX = {
     "OUTBOX_RETRY_DELAY": "0.5",
     "OUTBOX_SWEEP_INTERVAL": "1",

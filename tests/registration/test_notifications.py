@@ -13,7 +13,7 @@ from registration.models import Booking, OutgoingEmail, Registration
 from registration.notifications import CALENDAR_KINDS, KINDS, notify, queue_reminders
 from tests.factories import BookingFactory, ConferenceFactory, RegistrationFactory, SessionFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.registration.link_urls")]
+pytestmark = pytest.mark.django_db
 
 
 def extra_context_for(kind: str, registration: Registration) -> dict:

@@ -14,8 +14,6 @@ from registration.notifications import notify
 from tests.factories import BookingFactory, ConferenceFactory, RegistrationFactory
 from tests.services import free_port
 
-pytestmark = pytest.mark.urls("tests.registration.link_urls")
-
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout

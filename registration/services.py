@@ -1,0 +1,564 @@
+"""Every write to registrations, bookings and their history.
+
+The locking contract, the same in every function here: one transaction; the conference
+row is locked first (`select_for_update`), then the sessions whose seats are counted, in
+one query ordered by primary key; then places and seats are recounted from the rows
+themselves and the change is written. Because every writer takes the conference lock
+first, the writes to one conference's registrations happen one at a time and no count can
+race, while other conferences are untouched. Nothing is kept as a counter in Python or
+Redis; the unique constraints on the tables stand behind the locks.
+
+Waiting lists, for the conference and for each session with sign-up, are served in order
+(by the time the registration or booking took its status, then by id) inside the
+transaction that frees a place. Bookings of a registration that is not confirmed wait
+and hold no seat; they join their sessions' queues the moment the registration is confirmed.
+
+Every outcome is written to the history (RegistrationChange) and, through
+`registration.notifications.notify`, to the outbox in the same transaction.
+"""
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from django.db import transaction
+from django.db.models import Count, Exists, Func, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agenda.models import Conference, Session
+from registration import selectors
+from registration.exceptions import (
+    AlreadyRegistered,
+    ChangesClosed,
+    InvalidSessionChoice,
+    InvalidTransition,
+    OverlappingSessions,
+    PrivacyStatementChanged,
+    RegistrationClosed,
+    RegistrationUnavailable,
+)
+from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange, User
+from registration.notifications import notify
+
+# Erased when an account is deleted; what is left (status, country, organisation type,
+# bookings, dates) still counts in the figures without naming anyone.
+PERSONAL_FIELDS = (
+    "given_name",
+    "family_name",
+    "organisation",
+    "job_title",
+    "dietary_requirements",
+    "accessibility_needs",
+)
+
+Action = RegistrationChange.Action
+Status = Registration.Status
+
+
+def register(
+    user: User,
+    conference: Conference,
+    *,
+    details: dict[str, Any],
+    session_ids: Iterable[int],
+    privacy_statement: str,
+) -> Registration:
+    """Register `user` for `conference` with the attendee's `details` and chosen sessions.
+
+    `privacy_statement` is the text the attendee saw and agreed to; it is stored with the
+    time. The registration is confirmed while places are left and nobody waits, else put
+    on the waiting list; where the conference requires approval it is pending. Each
+    chosen session gets a seat if one is free and the registration is confirmed, else
+    a place in that session's queue.
+
+    Locks the conference row, then the chosen sessions by primary key. Raises
+    RegistrationUnavailable, RegistrationClosed, AlreadyRegistered (carrying the
+    existing registration: a double submit never makes a second one),
+    PrivacyStatementChanged, InvalidSessionChoice or OverlappingSessions, before writing.
+    """
+    chosen = set(session_ids)
+    with transaction.atomic():
+        conference = _lock_conference(conference.pk)
+        if not conference.is_published or conference.is_cancelled:
+            raise RegistrationUnavailable
+        if not conference.is_registration_open:
+            raise RegistrationClosed(selectors.window_message(conference))
+        existing = Registration.objects.live().filter(conference=conference, user=user).first()
+        if existing is not None:
+            raise AlreadyRegistered(existing)
+        if privacy_statement != conference.privacy_statement:
+            raise PrivacyStatementChanged
+        sessions = _lock_sessions(conference, chosen)
+        check_session_choice(sessions, chosen=chosen, already_booked=set())
+
+        now = timezone.now()
+        tally = _tally(conference)
+        registration = Registration.objects.create(
+            conference=conference,
+            user=user,
+            number=tally.last_number + 1,
+            status=_status_for_newcomer(conference, tally),
+            privacy_statement_agreed=conference.privacy_statement,
+            privacy_agreed_at=now,
+            created_at=now,
+            status_changed_at=now,
+            **_only_details(details),
+        )
+        bookings = _queue_bookings(registration, sessions, now=now)
+        seated = _fill_seats(sessions, now=now)
+        seated_ids = {booking.pk for booking in seated}
+        pre_events = {
+            booking.session.code: Booking.Status.CONFIRMED if booking.pk in seated_ids else Booking.Status.WAITLISTED
+            for booking in bookings
+        }
+        _record(
+            registration,
+            Action.REGISTERED,
+            actor=user,
+            details={"status": registration.status, "pre_events": pre_events},
+        )
+        _announce_outcome(registration)
+        _announce_seats(seated, skip={registration.pk})
+    return registration
+
+
+def update_details(registration: Registration, *, details: dict[str, Any], actor: User) -> Registration:
+    """Change the attendee's details (not status, not bookings); a no-op if nothing differs.
+
+    The attendee may do so until the conference begins, organisers at any time. Locks the
+    conference row. Raises ChangesClosed or InvalidTransition (not a live registration).
+    """
+    changes = _only_details(details)
+    with transaction.atomic():
+        _lock_conference(registration.conference_id)
+        registration = _fresh(registration)
+        _check_may_change(registration, actor)
+        diff = {
+            field: [selectors.json_value(getattr(registration, field)), selectors.json_value(value)]
+            for field, value in changes.items()
+            if getattr(registration, field) != value
+        }
+        if not diff:
+            return registration
+        for field, value in changes.items():
+            setattr(registration, field, value)
+        registration.save(update_fields=[*diff, "updated_at"])
+        _record(registration, Action.DETAILS_CHANGED, actor=actor, details=diff)
+        notify(registration, "changed", extra_context={"changed_fields": [_field_label(field) for field in diff]})
+    return registration
+
+
+def change_bookings(registration: Registration, *, session_ids: Iterable[int], actor: User) -> Registration:
+    """Replace the registration's session choices with `session_ids`; a no-op if they are the same.
+
+    Kept choices keep their seat or queue place; new ones get a free seat or join the
+    queue; seats given up go at once to the next in those sessions' queues. The attendee
+    may do so until the conference begins, organisers at any time.
+
+    Locks the conference row, then the old and new sessions by primary key. Raises
+    ChangesClosed, InvalidTransition, InvalidSessionChoice or OverlappingSessions.
+    """
+    chosen = set(session_ids)
+    with transaction.atomic():
+        conference = _lock_conference(registration.conference_id)
+        registration = _fresh(registration)
+        _check_may_change(registration, actor)
+        booked = dict(registration.bookings.values_list("session_id", "pk"))
+        if chosen == set(booked):
+            return registration
+        sessions = _lock_sessions(conference, chosen | set(booked))
+        check_session_choice([s for s in sessions if s.pk in chosen], chosen=chosen, already_booked=set(booked))
+        by_id = {session.pk: session for session in sessions}
+        removed = [by_id[pk] for pk in sorted(set(booked) - chosen)]
+        added = [by_id[pk] for pk in sorted(chosen - set(booked))]
+
+        now = timezone.now()
+        Booking.objects.filter(registration=registration, session__in=removed).delete()
+        _queue_bookings(registration, added, now=now)
+        seated = _fill_seats(sessions, now=now)
+        registration.save(update_fields=["updated_at"])
+        _record(
+            registration,
+            Action.BOOKINGS_CHANGED,
+            actor=actor,
+            details={
+                "added": [session.code for session in added],
+                "removed": [session.code for session in removed],
+                "pre_events": _booking_summary(registration),
+            },
+        )
+        notify(
+            registration,
+            "changed",
+            extra_context={"added_sessions": added, "removed_sessions": removed},
+        )
+        _announce_seats(seated, skip={registration.pk})
+    return registration
+
+
+def cancel_registration(registration: Registration, *, actor: User | None) -> Registration:
+    """Cancel a live registration and free its place and seats for the waiting lists.
+
+    The next people waiting are promoted and told in the same transaction. The attendee
+    may cancel until the conference begins, organisers at any time. Locks the conference
+    row, then the sessions whose seats are freed or taken, by primary key. Raises
+    ChangesClosed or InvalidTransition (already cancelled or rejected).
+    """
+    with transaction.atomic():
+        conference = _lock_conference(registration.conference_id)
+        registration = _fresh(registration)
+        _check_may_change(registration, actor)
+        _cancel(registration, conference, actor=actor)
+        notify(registration, "cancelled")
+    return registration
+
+
+def promote_waitlist(conference: Conference, *, actor: User | None = None) -> list[Registration]:
+    """Give every free place and seat of `conference` to those waiting, in order; returns who got a place.
+
+    Called wherever places may have appeared from outside this module (capacity raised
+    in the agenda admin). Harmless when nothing is free. Locks the conference row, then
+    the sessions with a queue, by primary key.
+    """
+    with transaction.atomic():
+        conference = _lock_conference(conference.pk)
+        waiting_sessions = set(
+            Booking.objects.filter(session__conference=conference, status=Booking.Status.WAITLISTED)
+            .order_by()
+            .values_list("session_id", flat=True)
+            .distinct()
+        )
+        return _rebalance(conference, session_ids=waiting_sessions, actor=actor)
+
+
+def approve_registration(registration: Registration, *, actor: User) -> Registration:
+    """Approve a pending registration: confirmed if a place is free, else first in line behind those waiting.
+
+    Its sessions then get seats or queue places as for a new confirmation. Locks the
+    conference row, then its sessions by primary key. Raises InvalidTransition unless pending.
+    """
+    with transaction.atomic():
+        conference = _lock_conference(registration.conference_id)
+        registration = _fresh(registration)
+        if registration.status != Status.PENDING:
+            raise InvalidTransition(_("Only a registration pending approval can be approved."))
+        now = timezone.now()
+        _set_status(registration, _status_for_newcomer(conference, _tally(conference), approved=True), now=now)
+        seated = _seat_if_confirmed(registration, conference, now=now)
+        _record(registration, Action.APPROVED, actor=actor, details={"status": registration.status})
+        if registration.status == Status.CONFIRMED:
+            notify(registration, "approved")
+        else:
+            notify(registration, "waitlisted", extra_context={"position": selectors.waitlist_position(registration)})
+        _announce_seats(seated, skip={registration.pk})
+    return registration
+
+
+def reject_registration(registration: Registration, *, actor: User, reason: str) -> Registration:
+    """Turn down a registration that holds no place (pending or waiting), with a reason the attendee is told.
+
+    Its session choices are dropped; they held no seat. Locks the conference row. Raises
+    InvalidTransition for a confirmed registration (cancel it instead) or a closed one.
+    """
+    with transaction.atomic():
+        _lock_conference(registration.conference_id)
+        registration = _fresh(registration)
+        if registration.status not in (Status.PENDING, Status.WAITLISTED):
+            raise InvalidTransition(_("Only a pending or waiting registration can be rejected; cancel confirmed ones."))
+        registration.bookings.all().delete()
+        _set_status(registration, Status.REJECTED, now=timezone.now())
+        _record(registration, Action.REJECTED, actor=actor, details={"reason": reason})
+        notify(registration, "rejected", extra_context={"reason": reason})
+    return registration
+
+
+def move_up(registration: Registration, *, actor: User) -> Registration:
+    """An organiser's priority: a waiting registration is confirmed if a place is free, else put first in line.
+
+    Capacity is never exceeded; to let the person in now, raise the capacity after
+    moving them up. Locks the conference row (and the sessions, if confirmed). Raises
+    InvalidTransition unless the registration is on the waiting list.
+    """
+    with transaction.atomic():
+        conference = _lock_conference(registration.conference_id)
+        registration = _fresh(registration)
+        if registration.status != Status.WAITLISTED:
+            raise InvalidTransition(_("Only a registration on the waiting list can be moved up."))
+        now = timezone.now()
+        if _tally(conference).confirmed < conference.capacity:
+            _set_status(registration, Status.CONFIRMED, now=now)
+            seated = _seat_if_confirmed(registration, conference, now=now)
+            _record(registration, Action.PROMOTED, actor=actor, details={"moved_up": True})
+            notify(registration, "promoted")
+            _announce_seats(seated, skip={registration.pk})
+            return registration
+        head = _waiting(conference).values_list("status_changed_at", flat=True).first()
+        # Waiting order is by this time: just before the current head is first in line.
+        registration.status_changed_at = min(head, registration.status_changed_at) - dt.timedelta(microseconds=1)
+        registration.save(update_fields=["status_changed_at", "updated_at"])
+        _record(registration, Action.MOVED_UP, actor=actor, details={"position": 1})
+        notify(registration, "waitlisted", extra_context={"position": 1})
+    return registration
+
+
+def delete_account(user: User) -> None:
+    """Delete `user` and erase the personal data of their registrations, keeping the numbers.
+
+    Live registrations of conferences that have not ended are cancelled first (their
+    places go to those waiting); all of the user's registrations then lose their names,
+    organisation and free-text answers, their history loses its details, and the emails
+    sent to them are deleted. Status, country, organisation type and bookings stay for
+    the figures. Locks each conference row in primary-key order, then sessions as
+    `cancel_registration` does.
+    """
+    with transaction.atomic():
+        registrations = list(user.registrations.order_by("conference_id", "pk"))
+        for stale in registrations:
+            conference = _lock_conference(stale.conference_id)
+            registration = _fresh(stale)
+            if registration.status in Registration.LIVE_STATUSES and not selectors.has_ended(conference):
+                _cancel(registration, conference, actor=user)
+        erased = dict.fromkeys(PERSONAL_FIELDS, "")
+        Registration.objects.filter(pk__in=[r.pk for r in registrations]).update(
+            user=None, updated_at=timezone.now(), **erased
+        )
+        RegistrationChange.objects.filter(registration__in=registrations).update(details={})
+        RegistrationChange.objects.bulk_create(
+            RegistrationChange(registration=registration, action=Action.ANONYMISED) for registration in registrations
+        )
+        OutgoingEmail.objects.filter(Q(registration__in=registrations) | Q(to__iexact=user.email)).delete()
+        user.delete()
+
+
+def check_session_choice(sessions: list[Session], *, chosen: set[int], already_booked: set[int]) -> None:
+    """Refuse a choice of sessions unless all exist in the conference, take sign-ups (choices kept
+    from before excepted) and do not overlap. Reads nothing: the services call it under lock,
+    forms may call it first to show the error beside the field."""
+    found = {session.pk for session in sessions}
+    if found != chosen or any(not s.is_bookable for s in sessions if s.pk not in already_booked):
+        raise InvalidSessionChoice
+    ordered = sorted(sessions, key=lambda session: session.start)
+    for earlier, later in itertools.pairwise(ordered):
+        if later.start < earlier.end:
+            raise OverlappingSessions(
+                _("“%(first)s” and “%(second)s” run at the same time; choose one of them.")
+                % {"first": earlier.title, "second": later.title}
+            )
+
+
+# Internals. Each runs inside the caller's transaction, with the conference row locked.
+
+
+def _lock_conference(conference_id: int) -> Conference:
+    return Conference.objects.select_for_update().get(pk=conference_id)
+
+
+def _lock_sessions(conference: Conference, session_ids: set[int]) -> list[Session]:
+    """Lock the conference's sessions among `session_ids`, in primary-key order, in one query."""
+    if not session_ids:
+        return []
+    return list(
+        Session.objects.select_for_update(of=("self",))
+        .select_related("room")
+        .filter(conference=conference, pk__in=session_ids)
+        .order_by("pk")
+    )
+
+
+def _fresh(registration: Registration) -> Registration:
+    """The registration as it is now, read under the conference lock."""
+    return Registration.objects.select_related("conference", "user").get(pk=registration.pk)
+
+
+def _check_may_change(registration: Registration, actor: User | None) -> None:
+    if registration.status not in Registration.LIVE_STATUSES:
+        raise InvalidTransition(_("This registration is no longer active."))
+    by_attendee = actor is not None and actor.pk == registration.user_id
+    if by_attendee and not selectors.attendee_may_change(registration.conference):
+        raise ChangesClosed
+
+
+def _only_details(details: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(details) - set(Registration.DETAIL_FIELDS)
+    if unknown:
+        raise TypeError(f"Not attendee details: {sorted(unknown)}")
+    return dict(details)
+
+
+class Tally(NamedTuple):
+    last_number: int
+    confirmed: int
+    anyone_waiting: bool
+
+
+def _tally(conference: Conference) -> Tally:
+    """The conference's last registration number, places taken and whether anyone waits: one
+    statement, read after the conference lock is held (so it sees every earlier commit)."""
+    registrations = Registration.objects.filter(conference=OuterRef("pk")).order_by()
+    last_number, confirmed, anyone_waiting = (
+        Conference.objects.filter(pk=conference.pk)
+        .values_list(
+            Coalesce(Subquery(registrations.order_by("-number").values("number")[:1]), 0),
+            Subquery(
+                registrations.filter(status=Status.CONFIRMED).annotate(n=Func("pk", function="COUNT")).values("n")
+            ),
+            Exists(registrations.filter(status=Status.WAITLISTED)),
+        )
+        .get()
+    )
+    return Tally(last_number, confirmed, anyone_waiting)
+
+
+def _status_for_newcomer(conference: Conference, tally: Tally, *, approved: bool = False) -> str:
+    """Pending where approval is needed; confirmed while places are left and nobody is waiting for one."""
+    if conference.requires_approval and not approved:
+        return Status.PENDING
+    if tally.confirmed < conference.capacity and not tally.anyone_waiting:
+        return Status.CONFIRMED
+    return Status.WAITLISTED
+
+
+def _waiting(conference: Conference):
+    return Registration.objects.filter(conference=conference, status=Status.WAITLISTED).order_by(
+        "status_changed_at", "id"
+    )
+
+
+def _set_status(registration: Registration, status: str, *, now: dt.datetime) -> None:
+    registration.status = status
+    registration.status_changed_at = now
+    registration.save(update_fields=["status", "status_changed_at", "updated_at"])
+
+
+def _queue_bookings(registration: Registration, sessions: list[Session], *, now: dt.datetime) -> list[Booking]:
+    """New choices start in their sessions' queues; `_fill_seats` then seats whoever is first."""
+    return Booking.objects.bulk_create(
+        Booking(
+            registration=registration,
+            session=session,
+            status=Booking.Status.WAITLISTED,
+            created_at=now,
+            status_changed_at=now,
+        )
+        for session in sessions
+    )
+
+
+def _fill_seats(sessions: list[Session], *, now: dt.datetime) -> list[Booking]:
+    """Seat the first in each locked session's queue while seats are free; returns the bookings seated.
+
+    Only bookings of confirmed registrations queue for a seat; the others wait for their
+    registration to be confirmed.
+    """
+    if not sessions:
+        return []
+    taken = dict(
+        Booking.objects.filter(session__in=sessions, status=Booking.Status.CONFIRMED)
+        .order_by()
+        .values("session")
+        .annotate(n=Count("pk"))
+        .values_list("session", "n")
+    )
+    seated = []
+    for session in sessions:
+        queue = (
+            Booking.objects.filter(
+                session=session, status=Booking.Status.WAITLISTED, registration__status=Status.CONFIRMED
+            )
+            .select_related("registration__conference", "registration__user")
+            .order_by("status_changed_at", "id")
+        )
+        if session.seats is not None:
+            free = session.seats - taken.get(session.pk, 0)
+            if free <= 0:
+                continue
+            queue = queue[:free]
+        for booking in queue:
+            booking.session = session
+            booking.status = Booking.Status.CONFIRMED
+            booking.status_changed_at = now
+            seated.append(booking)
+    Booking.objects.bulk_update(seated, ["status", "status_changed_at"])
+    return seated
+
+
+def _seat_if_confirmed(registration: Registration, conference: Conference, *, now: dt.datetime) -> list[Booking]:
+    """A registration just confirmed: its choices join their queues now and take the seats that are free."""
+    if registration.status != Status.CONFIRMED:
+        return []
+    bookings = registration.bookings.all()
+    session_ids = set(bookings.values_list("session_id", flat=True))
+    if not session_ids:
+        return []
+    # Joining the queues at confirmation, not at registration, means nobody already
+    # waiting for a seat ever moves down the list.
+    bookings.update(status_changed_at=now)
+    return _fill_seats(_lock_sessions(conference, session_ids), now=now)
+
+
+def _cancel(registration: Registration, conference: Conference, *, actor: User | None) -> None:
+    freed_sessions = set(registration.bookings.values_list("session_id", flat=True))
+    summary = _booking_summary(registration)
+    registration.bookings.all().delete()
+    previous = registration.status
+    _set_status(registration, Status.CANCELLED, now=timezone.now())
+    _record(registration, Action.CANCELLED, actor=actor, details={"previous_status": previous, "pre_events": summary})
+    _rebalance(conference, session_ids=freed_sessions, actor=None)
+
+
+def _rebalance(conference: Conference, *, session_ids: set[int], actor: User | None) -> list[Registration]:
+    """Give free places to the conference's waiting list and free seats to the sessions' queues, in order.
+
+    Locks the given sessions and those of the people promoted, by primary key; records and
+    announces each promotion. Returns the registrations promoted; nobody is promoted into
+    a cancelled conference.
+    """
+    if conference.is_cancelled:
+        return []
+    now = timezone.now()
+    free = conference.capacity - _tally(conference).confirmed
+    promoted = list(_waiting(conference).select_related("conference", "user")[:free]) if free > 0 else []
+    for registration in promoted:
+        _set_status(registration, Status.CONFIRMED, now=now)
+    promoted_bookings = Booking.objects.filter(registration__in=promoted)
+    session_ids = session_ids | set(promoted_bookings.values_list("session_id", flat=True))
+    promoted_bookings.update(status_changed_at=now)
+    seated = _fill_seats(_lock_sessions(conference, session_ids), now=now)
+    for registration in promoted:
+        _record(registration, Action.PROMOTED, actor=actor, details={"pre_events": _booking_summary(registration)})
+        notify(registration, "promoted")
+    _announce_seats(seated, skip={registration.pk for registration in promoted})
+    return promoted
+
+
+def _announce_seats(seated: list[Booking], *, skip: set[int]) -> None:
+    """Record and tell each seat given from a queue, except to registrations told otherwise in this change."""
+    for booking in seated:
+        if booking.registration_id in skip:
+            continue
+        _record(booking.registration, Action.BOOKING_PROMOTED, actor=None, details={"session": booking.session.code})
+        notify(booking.registration, "promoted", extra_context={"session": booking.session})
+
+
+def _announce_outcome(registration: Registration) -> None:
+    if registration.status == Status.PENDING:
+        notify(registration, "received")
+    elif registration.status == Status.CONFIRMED:
+        notify(registration, "confirmed")
+    else:
+        notify(registration, "waitlisted", extra_context={"position": selectors.waitlist_position(registration)})
+
+
+def _record(registration: Registration, action: str, *, actor: User | None, details: dict) -> None:
+    RegistrationChange.objects.create(registration=registration, actor=actor, action=action, details=details)
+
+
+def _booking_summary(registration: Registration) -> dict[str, str]:
+    return dict(registration.bookings.order_by("session_id").values_list("session__code", "status"))
+
+
+def _field_label(field: str) -> str:
+    return str(Registration._meta.get_field(field).verbose_name)

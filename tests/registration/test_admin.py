@@ -1,0 +1,280 @@
+import html
+import re
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from registration import selectors, services
+from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange
+from tests.factories import (
+    BookingFactory,
+    ConferenceFactory,
+    PreEventFactory,
+    RegistrationFactory,
+    UserFactory,
+    attendee_details,
+)
+
+pytestmark = pytest.mark.django_db
+
+Status = Registration.Status
+Action = RegistrationChange.Action
+CHANGELIST = reverse("admin:registration_registration_changelist")
+
+
+@pytest.fixture
+def organiser(client):
+    user = UserFactory(email="organiser@example.org", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return user
+
+
+def text(response) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
+
+
+def change_url(registration) -> str:
+    return reverse("admin:registration_registration_change", args=[registration.pk])
+
+
+def sign_up(conference, *, sessions=(), **details) -> Registration:
+    return services.register(
+        UserFactory(),
+        conference,
+        details=attendee_details(**details),
+        session_ids=[session.pk for session in sessions],
+        privacy_statement=conference.privacy_statement,
+    )
+
+
+def act(client, action: str, registrations, **extra):
+    return client.post(
+        CHANGELIST, {"action": action, ACTION_CHECKBOX_NAME: [r.pk for r in registrations], **extra}, follow=True
+    )
+
+
+def change_form_data(registration, **overrides) -> dict:
+    data = {
+        **attendee_details(
+            given_name=registration.given_name,
+            family_name=registration.family_name,
+            organisation=registration.organisation,
+        ),
+        "pre_events": [str(pk) for pk in registration.bookings.values_list("session_id", flat=True)],
+        "bookings-TOTAL_FORMS": "0",
+        "bookings-INITIAL_FORMS": "0",
+        "changes-TOTAL_FORMS": "0",
+        "changes-INITIAL_FORMS": "0",
+        **overrides,
+    }
+    if not data["photo_opt_out"]:
+        del data["photo_opt_out"]
+    return data
+
+
+def test_list_shows_status_country_organisation_type_and_bookings(client, organiser):
+    registration = RegistrationFactory(
+        family_name="Bieńkowska", organisation="Klaster Lodz", user__email="ela@example.eu", country="PL"
+    )
+    BookingFactory(registration=registration, session__code="lab")
+
+    page = text(client.get(CHANGELIST))
+
+    assert "Elźbieta Bieńkowska" in page
+    assert "ela@example.eu" in page
+    assert "Confirmed" in page
+    assert "Poland" in page
+    assert "Cluster organisation" in page
+    assert "lab (Confirmed)" in page
+
+
+def test_list_takes_the_same_queries_for_one_and_many_registrations(client, organiser, django_assert_num_queries):
+    conference = ConferenceFactory()
+    BookingFactory(registration__conference=conference)
+    client.get(CHANGELIST)  # warm the session
+    with CaptureQueriesContext(connection) as one:
+        client.get(CHANGELIST)
+    for _ in range(20):
+        BookingFactory(registration__conference=conference)
+
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = client.get(CHANGELIST)
+
+    assert "21 registrations" in text(response)
+
+
+@pytest.mark.parametrize("term", ["ela@example.eu", "Klaster", "Bieńkowska"])
+def test_search_finds_by_email_organisation_and_name(client, organiser, term):
+    RegistrationFactory(family_name="Bieńkowska", organisation="Klaster Lodz", user__email="ela@example.eu")
+    RegistrationFactory(given_name="Jan", family_name="Nowak", organisation="Other", user__email="jan@example.eu")
+
+    page = text(client.get(CHANGELIST, {"q": term}))
+
+    assert "ela@example.eu" in page
+    assert "jan@example.eu" not in page
+
+
+def test_filters_by_status_and_pre_event(client, organiser):
+    conference = ConferenceFactory()
+    workshop = PreEventFactory(conference=conference, title="Smart specialisation lab")
+    booked = RegistrationFactory(conference=conference, user__email="booked@example.eu")
+    BookingFactory(registration=booked, session=workshop)
+    RegistrationFactory(conference=conference, user__email="waiting@example.eu", status=Status.WAITLISTED)
+
+    by_status = text(client.get(CHANGELIST, {"status__exact": "waitlisted"}))
+    by_session = text(client.get(CHANGELIST, {"pre_event": workshop.pk}))
+
+    assert "waiting@example.eu" in by_status
+    assert "booked@example.eu" not in by_status
+    assert "booked@example.eu" in by_session
+    assert "waiting@example.eu" not in by_session
+    assert "Smart specialisation lab" in by_session
+
+
+def test_approve_in_bulk_confirms_in_order_while_places_last(client, organiser):
+    conference = ConferenceFactory(requires_approval=True, capacity=2)
+    first, second, third = (sign_up(conference) for _ in range(3))
+
+    response = act(client, "approve", [third, second, first])
+
+    statuses = [Registration.objects.get(pk=r.pk).status for r in (first, second, third)]
+    assert statuses == [Status.CONFIRMED, Status.CONFIRMED, Status.WAITLISTED]
+    assert "3 registrations changed." in text(response)
+    assert first.changes.get(action=Action.APPROVED).actor == organiser
+    assert OutgoingEmail.objects.filter(kind="approved").count() == 2
+    assert OutgoingEmail.objects.filter(kind="waitlisted", registration=third).exists()
+
+
+def test_approve_something_not_pending_warns_and_changes_nothing(client, organiser):
+    registration = RegistrationFactory()
+
+    response = act(client, "approve", [registration])
+
+    assert "Only a registration pending approval can be approved." in text(response)
+    assert not registration.changes.exists()
+
+
+def test_reject_asks_for_a_reason_then_tells_each_attendee(client, organiser):
+    conference = ConferenceFactory(requires_approval=True)
+    registrations = [sign_up(conference) for _ in range(2)]
+
+    question = act(client, "reject", registrations)
+    missing = act(client, "reject", registrations, apply="1", reason="")
+    done = act(client, "reject", registrations, apply="1", reason="The conference is for cluster managers.")
+
+    assert "Reject these registrations?" in text(question)
+    assert "Give the reason; it is sent to each attendee." in text(missing)
+    assert "2 registrations changed." in text(done)
+    for registration in registrations:
+        registration.refresh_from_db()
+        assert registration.status == Status.REJECTED
+        assert "cluster managers" in OutgoingEmail.objects.get(registration=registration, kind="rejected").body_text
+
+
+def test_cancel_asks_first_then_cancels_and_promotes(client, organiser):
+    conference = ConferenceFactory(capacity=1)
+    holder = sign_up(conference)
+    waiting = sign_up(conference)
+
+    question = act(client, "cancel", [holder])
+    holder.refresh_from_db()
+    assert holder.status == Status.CONFIRMED
+    assert "Cancel these registrations?" in text(question)
+    act(client, "cancel", [holder], apply="1")
+
+    holder.refresh_from_db()
+    waiting.refresh_from_db()
+    assert holder.status == Status.CANCELLED
+    assert holder.changes.get(action=Action.CANCELLED).actor == organiser
+    assert waiting.status == Status.CONFIRMED
+
+
+def test_move_up_keeps_the_selected_in_their_order_at_the_front(client, organiser):
+    conference = ConferenceFactory(capacity=1)
+    sign_up(conference)
+    others = [sign_up(conference) for _ in range(2)]
+    chosen = [sign_up(conference) for _ in range(2)]
+
+    act(client, "move_up", chosen)
+
+    positions = [selectors.waitlist_position(Registration.objects.get(pk=r.pk)) for r in (*chosen, *others)]
+    assert positions == [1, 2, 3, 4]
+
+
+def test_change_form_saves_details_through_the_history(client, organiser):
+    registration = sign_up(ConferenceFactory(), job_title="Analyst")
+
+    response = client.post(change_url(registration), change_form_data(registration, job_title="Director"), follow=True)
+
+    registration.refresh_from_db()
+    assert registration.job_title == "Director"
+    change = registration.changes.get(action=Action.DETAILS_CHANGED)
+    assert (change.actor, change.details) == (organiser, {"job_title": ["Analyst", "Director"]})
+    assert "was changed successfully" in text(response)
+
+
+def test_change_form_moves_a_seat_and_the_freed_one_goes_to_the_queue(client, organiser):
+    conference = ConferenceFactory()
+    morning = PreEventFactory(conference=conference, capacity=1)
+    other = PreEventFactory(conference=conference, capacity=1, start=morning.start)
+    registration = sign_up(conference, sessions=[morning])
+    queued = sign_up(conference, sessions=[morning])
+
+    client.post(change_url(registration), change_form_data(registration, pre_events=[str(other.pk)]))
+
+    assert list(registration.bookings.values_list("session", "status")) == [(other.pk, "confirmed")]
+    assert list(queued.bookings.values_list("session", "status")) == [(morning.pk, "confirmed")]
+    assert registration.changes.get(action=Action.BOOKINGS_CHANGED).actor == organiser
+
+
+def test_change_form_refuses_overlapping_pre_events_beside_the_field(client, organiser):
+    conference = ConferenceFactory()
+    morning = PreEventFactory(conference=conference, title="Smart specialisation lab")
+    clash = PreEventFactory(conference=conference, title="Cluster excellence", start=morning.start)
+    registration = sign_up(conference, job_title="Analyst")
+
+    response = client.post(
+        change_url(registration),
+        change_form_data(registration, job_title="Director", pre_events=[str(morning.pk), str(clash.pk)]),
+    )
+
+    assert response.status_code == 200
+    assert "run at the same time" in text(response)
+    registration.refresh_from_db()
+    assert registration.job_title == "Analyst"
+    assert not Booking.objects.exists()
+
+
+def test_a_cancelled_registration_is_shown_as_it_was(client, organiser):
+    registration = RegistrationFactory(status=Status.CANCELLED, job_title="Analyst")
+
+    page = client.get(change_url(registration))
+    client.post(change_url(registration), change_form_data(registration, job_title="Director"))
+
+    assert 'name="job_title"' not in page.content.decode()
+    registration.refresh_from_db()
+    assert registration.job_title == "Analyst"
+
+
+def test_registrations_cannot_be_added_or_deleted_in_the_admin(client, organiser):
+    registration = RegistrationFactory()
+
+    assert client.get(reverse("admin:registration_registration_add")).status_code == 403
+    assert client.post(reverse("admin:registration_registration_delete", args=[registration.pk])).status_code == 403
+    assert Registration.objects.filter(pk=registration.pk).exists()
+
+
+def test_history_is_listed_and_read_only(client, organiser):
+    registration = sign_up(ConferenceFactory())
+    change = registration.changes.get()
+
+    listing = text(client.get(reverse("admin:registration_registrationchange_changelist")))
+    edit = client.post(reverse("admin:registration_registrationchange_change", args=[change.pk]), {"action": "x"})
+
+    assert "Registered" in listing
+    assert edit.status_code == 403
+    change.refresh_from_db()
+    assert change.action == Action.REGISTERED

@@ -1,0 +1,259 @@
+"""Capacity under real concurrency: many attendees, each with their own HTTP session and
+client address, submit at the same instant to the live server, whose threads each hold
+their own database connection. Nothing here is serialised by the test."""
+
+import html
+import http.client
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from django.conf import settings
+from django.db.models import Count, Q
+from django.test import Client
+from django.urls import reverse
+
+from agenda.models import Conference
+from registration import selectors
+from registration.models import Booking, OutgoingEmail, Registration
+from tests.factories import (
+    BookingFactory,
+    ConferenceFactory,
+    PreEventFactory,
+    RegistrationFactory,
+    UserFactory,
+    attendee_details,
+)
+
+ATTENDEES = 50
+PLACES = 10
+Status = Registration.Status
+
+
+class Browser:
+    """One attendee's HTTP session against the live server, from an address of its own."""
+
+    def __init__(self, base_url: str, user, address: str) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.address = address
+        login = Client()
+        login.force_login(user)
+        self.cookies = {settings.SESSION_COOKIE_NAME: login.cookies[settings.SESSION_COOKIE_NAME].value}
+
+    def request(self, method: str, path: str, fields: dict | None = None) -> tuple[int, dict, str]:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=60, source_address=(self.address, 0))
+        headers = {"Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())}
+        body = None
+        if fields is not None:
+            body = urlencode(fields, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            for header, value in response.getheaders():
+                if header.lower() == "set-cookie":
+                    name, _, rest = value.partition("=")
+                    self.cookies[name] = rest.split(";", 1)[0]
+            return response.status, dict(response.getheaders()), response.read().decode()
+        finally:
+            connection.close()
+
+    def form_fields(self, path: str) -> dict:
+        """GET a form page and return its hidden fields (the CSRF token, the privacy fingerprint)."""
+        status, _headers, page = self.request("GET", path)
+        assert status == 200, page
+        return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+
+
+def browsers(live_server, users) -> list[Browser]:
+    return [Browser(live_server.url, user, f"127.0.1.{index + 2}") for index, user in enumerate(users)]
+
+
+def all_at_once(browsers: list[Browser], act) -> list:
+    """Run `act(browser, index)` for every browser, released together by a barrier."""
+    barrier = threading.Barrier(len(browsers))
+
+    def run(index: int):
+        barrier.wait(timeout=60)
+        return act(browsers[index], index)
+
+    with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+        return list(pool.map(run, range(len(browsers))))
+
+
+def check_capacity(conference: Conference) -> None:
+    """The invariants a burst must leave behind; raises AssertionError naming the one broken."""
+    registrations = Registration.objects.filter(conference=conference)
+    confirmed = registrations.filter(status=Status.CONFIRMED).count()
+    waiting = list(registrations.filter(status=Status.WAITLISTED).order_by("status_changed_at", "pk"))
+    assert confirmed <= conference.capacity, f"over-booked: {confirmed} confirmed for {conference.capacity} places"
+    assert not waiting or confirmed == conference.capacity, "people wait while places are free"
+    numbers = sorted(registrations.values_list("number", flat=True))
+    assert numbers == list(range(1, len(numbers) + 1)), "registration numbers are not 1..n"
+    assert [r.number for r in waiting] == sorted(r.number for r in waiting), "waiting list out of arrival order"
+    stray = Booking.objects.filter(session__conference=conference, status=Booking.Status.CONFIRMED).exclude(
+        registration__status=Status.CONFIRMED
+    )
+    assert not stray.exists(), "a seat is held by a registration that is not confirmed"
+    for session in selectors.bookable_sessions(conference).annotate(
+        queued=Count(
+            "bookings",
+            filter=Q(bookings__status=Booking.Status.WAITLISTED, bookings__registration__status=Status.CONFIRMED),
+        )
+    ):
+        assert session.seats_taken <= session.seats, f"over-booked: {session.seats_taken} seats of {session.seats}"
+        assert not session.queued or session.seats_taken == session.seats, "people queue while seats are free"
+
+
+def register_all(live_server, conference, users, *, sessions=()) -> list[tuple[int, str]]:
+    path = reverse("registration:register", kwargs={"slug": conference.slug})
+    mine = reverse("registration:mine", kwargs={"slug": conference.slug})
+    attendees = browsers(live_server, users)
+    forms = [attendee.form_fields(path) for attendee in attendees]
+
+    def submit(attendee: Browser, index: int) -> tuple[int, str]:
+        fields = {
+            **forms[index],
+            **attendee_details(),
+            "pre_events": [session.pk for session in sessions],
+            "privacy_agreed": "on",
+        }
+        del fields["photo_opt_out"]
+        status, headers, page = attendee.request("POST", path, fields)
+        assert status == 302, page
+        assert headers["Location"] == mine
+        status, _headers, page = attendee.request("GET", mine)
+        return status, page
+
+    return [(status, html.unescape(page)) for status, page in all_at_once(attendees, submit)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_attendees_at_once_for_ten_places_get_ten_places_and_an_ordered_waiting_list(live_server):
+    conference = ConferenceFactory(capacity=PLACES)
+    users = UserFactory.create_batch(ATTENDEES)
+
+    pages = register_all(live_server, conference, users)
+
+    assert {status for status, _page in pages} == {200}
+    check_capacity(conference)
+    registrations = {r.user_id: r for r in Registration.objects.filter(conference=conference)}
+    assert len(registrations) == ATTENDEES
+    assert sum(r.status == Status.CONFIRMED for r in registrations.values()) == PLACES
+    assert sum(r.status == Status.WAITLISTED for r in registrations.values()) == ATTENDEES - PLACES
+    # Whoever got the lock first got the first number: places and positions follow it.
+    for user, (_status, page) in zip(users, pages, strict=True):
+        registration = registrations[user.pk]
+        if registration.number <= PLACES:
+            assert registration.status == Status.CONFIRMED
+            assert f"Your registration number is {registration.number}." in page
+        else:
+            assert registration.status == Status.WAITLISTED
+            assert selectors.waitlist_position(registration) == registration.number - PLACES
+            assert f"at position {registration.number - PLACES}." in page
+    assert OutgoingEmail.objects.filter(kind="confirmed").count() == PLACES
+    assert OutgoingEmail.objects.filter(kind="waitlisted").count() == ATTENDEES - PLACES
+
+    # Three people with a place cancel at the same instant: the first three waiting move in.
+    leaving = [user for user in users if registrations[user.pk].number in (2, 5, 9)]
+    cancel = reverse("registration:cancel", kwargs={"slug": conference.slug})
+    leavers = browsers(live_server, leaving)
+    tokens = [leaver.form_fields(cancel) for leaver in leavers]
+    statuses = all_at_once(leavers, lambda leaver, index: leaver.request("POST", cancel, tokens[index])[0])
+
+    assert statuses == [302, 302, 302]
+    check_capacity(conference)
+    promoted = Registration.objects.filter(conference=conference, changes__action="promoted")
+    assert sorted(promoted.values_list("number", flat=True)) == [11, 12, 13]
+    assert set(promoted.values_list("status", flat=True)) == {Status.CONFIRMED}
+    assert sorted(OutgoingEmail.objects.filter(kind="promoted").values_list("registration__number", flat=True)) == [
+        11,
+        12,
+        13,
+    ]
+    for registration in Registration.objects.filter(conference=conference, status=Status.WAITLISTED):
+        assert selectors.waitlist_position(registration) == registration.number - 13
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_attendees_at_once_for_a_ten_seat_pre_event_get_ten_seats_and_an_ordered_queue(live_server):
+    conference = ConferenceFactory(capacity=500)
+    workshop = PreEventFactory(conference=conference, capacity=PLACES)
+    users = UserFactory.create_batch(ATTENDEES)
+
+    pages = register_all(live_server, conference, users, sessions=[workshop])
+
+    assert {status for status, _page in pages} == {200}
+    check_capacity(conference)
+    bookings = {
+        b.registration.user_id: b for b in Booking.objects.filter(session=workshop).select_related("registration")
+    }
+    assert len(bookings) == ATTENDEES
+    for user, (_status, page) in zip(users, pages, strict=True):
+        booking = bookings[user.pk]
+        number = booking.registration.number
+        assert booking.registration.status == Status.CONFIRMED
+        if number <= PLACES:
+            assert booking.status == Booking.Status.CONFIRMED
+            assert "Seat confirmed" in page
+        else:
+            assert booking.status == Booking.Status.WAITLISTED
+            assert selectors.booking_positions(booking.registration) == {booking.pk: number - PLACES}
+            assert f"On its waiting list, at position {number - PLACES}" in page
+
+    # Two seat holders drop the workshop, one cancels altogether, all at once.
+    leaving = [user for user in users if bookings[user.pk].registration.number in (1, 4, 7)]
+    change = reverse("registration:pre_events", kwargs={"slug": conference.slug})
+    cancel = reverse("registration:cancel", kwargs={"slug": conference.slug})
+    leavers = browsers(live_server, leaving)
+    paths = [change, change, cancel]
+    tokens = [leaver.form_fields(path) for leaver, path in zip(leavers, paths, strict=True)]
+    statuses = all_at_once(leavers, lambda leaver, index: leaver.request("POST", paths[index], tokens[index])[0])
+
+    assert statuses == [302, 302, 302]
+    check_capacity(conference)
+    seated = Booking.objects.filter(session=workshop, status=Booking.Status.CONFIRMED)
+    assert sorted(seated.values_list("registration__number", flat=True)) == [2, 3, 5, 6, 8, 9, 10, 11, 12, 13]
+    assert sorted(OutgoingEmail.objects.filter(kind="promoted").values_list("registration__number", flat=True)) == [
+        11,
+        12,
+        13,
+    ]
+
+
+@pytest.mark.django_db
+def test_the_capacity_check_catches_an_over_booking():
+    conference = ConferenceFactory(capacity=PLACES)
+    for number in range(1, PLACES + 1):
+        RegistrationFactory(conference=conference, number=number)
+    check_capacity(conference)
+
+    RegistrationFactory(conference=conference, number=PLACES + 1)
+
+    with pytest.raises(AssertionError, match="over-booked: 11 confirmed for 10 places"):
+        check_capacity(conference)
+
+
+@pytest.mark.django_db
+def test_the_capacity_check_catches_an_over_booked_pre_event():
+    conference = ConferenceFactory(capacity=100)
+    workshop = PreEventFactory(conference=conference, capacity=2)
+    for number in (1, 2, 3):
+        BookingFactory(session=workshop, registration__conference=conference, registration__number=number)
+
+    with pytest.raises(AssertionError, match="over-booked: 3 seats of 2"):
+        check_capacity(conference)
+
+
+@pytest.mark.django_db
+def test_the_capacity_check_catches_a_waiting_list_that_skipped_someone():
+    conference = ConferenceFactory(capacity=1)
+    RegistrationFactory(conference=conference, number=1)
+    RegistrationFactory(conference=conference, number=3, status=Status.WAITLISTED)
+    RegistrationFactory(conference=conference, number=2, status=Status.WAITLISTED)
+
+    with pytest.raises(AssertionError, match="waiting list out of arrival order"):
+        check_capacity(conference)

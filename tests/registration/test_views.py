@@ -1,0 +1,546 @@
+import datetime as dt
+import html
+import json
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from registration import services
+from registration.forms import privacy_digest
+from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange, User
+from tests.factories import (
+    BookingFactory,
+    ConferenceFactory,
+    PreEventFactory,
+    RegistrationFactory,
+    UserFactory,
+    attendee_details,
+)
+
+pytestmark = pytest.mark.django_db
+
+Status = Registration.Status
+
+
+def register_url(conference) -> str:
+    return reverse("registration:register", kwargs={"slug": conference.slug})
+
+
+def mine_url(conference) -> str:
+    return reverse("registration:mine", kwargs={"slug": conference.slug})
+
+
+def url(name: str, conference) -> str:
+    return reverse(f"registration:{name}", kwargs={"slug": conference.slug})
+
+
+def form_data(conference, *, sessions=(), **overrides) -> dict:
+    data = {
+        **attendee_details(),
+        "pre_events": [str(session.pk) for session in sessions],
+        "privacy_agreed": "on",
+        "privacy_digest": privacy_digest(conference.privacy_statement),
+        **overrides,
+    }
+    if not data["photo_opt_out"]:
+        del data["photo_opt_out"]
+    return data
+
+
+@pytest.fixture
+def attendee(client):
+    user = UserFactory(email="elzbieta@example.eu")
+    client.force_login(user)
+    return user
+
+
+def text(response) -> str:
+    """The page's visible words, tags removed and spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
+
+
+def test_register_sends_someone_logged_out_to_log_in_and_back(client):
+    conference = ConferenceFactory()
+
+    response = client.get(register_url(conference))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={register_url(conference)}"
+
+
+def test_register_round_trip_through_sign_up_and_email_verification_returns_to_the_form(client):
+    conference = ConferenceFactory()
+    next_url = register_url(conference)
+
+    signup = client.post(
+        f"/accounts/signup/?next={next_url}",
+        {"email": "new@example.eu", "password1": "Klastry-2017-Valencia", "password2": "Klastry-2017-Valencia"},
+    )
+    assert signup.status_code == 302
+    email = OutgoingEmail.objects.get(to="new@example.eu")
+    confirm_path = re.search(r"https?://[^/]+(/accounts/confirm-email/\S+/)", email.body_text).group(1)
+    confirmed = client.post(confirm_path)
+
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == next_url
+    form = client.get(next_url)
+    assert form.status_code == 200
+    assert "Register for" in text(form)
+    assert EmailAddress.objects.get(email="new@example.eu").verified
+
+
+def test_register_form_offers_sessions_with_seats_and_the_waiting_list(client, attendee):
+    conference = ConferenceFactory(timezone="Europe/Madrid")
+    roomy = PreEventFactory(conference=conference, title="Smart specialisation lab", capacity=3)
+    full = PreEventFactory(conference=conference, title="Cluster excellence", capacity=1, start=roomy.end)
+    BookingFactory(session=full, registration__conference=conference)
+
+    response = client.get(register_url(conference))
+
+    page = text(response)
+    assert response.status_code == 200
+    assert "Smart specialisation lab" in page
+    assert "3 seats left" in page
+    assert "Cluster excellence" in page
+    assert "Full: tick to join the waiting list" in page
+    assert "(Europe/Madrid)" in page
+    assert conference.privacy_statement in page
+    assert f'value="{privacy_digest(conference.privacy_statement)}"' in response.content.decode()
+
+
+def test_register_form_is_filled_in_from_the_last_registration(client, attendee):
+    RegistrationFactory(user=attendee, organisation="Klaster Lodz", job_title="Analyst", country="PL")
+    conference = ConferenceFactory()
+
+    response = client.get(register_url(conference))
+
+    form = response.context["form"]
+    assert form["organisation"].value() == "Klaster Lodz"
+    assert form["job_title"].value() == "Analyst"
+    assert form["country"].value() == "PL"
+
+
+@pytest.mark.parametrize("state", [{"is_published": False}, {"is_cancelled": True}])
+def test_pages_of_an_unpublished_or_cancelled_conference_are_404(client, attendee, state):
+    conference = ConferenceFactory(**state)
+    RegistrationFactory(conference=conference, user=attendee)
+
+    for name in ("register", "mine", "edit", "cancel"):
+        assert client.get(url(name, conference)).status_code == 404
+    assert client.post(register_url(conference), form_data(conference)).status_code == 404
+
+
+def test_register_confirms_and_the_page_says_so(client, attendee):
+    conference = ConferenceFactory(name="GROW your REGIOn")
+    workshop = PreEventFactory(conference=conference, title="Smart specialisation lab")
+
+    response = client.post(register_url(conference), form_data(conference, sessions=[workshop]), follow=True)
+
+    registration = Registration.objects.get(user=attendee)
+    assert registration.status == Status.CONFIRMED
+    assert registration.privacy_statement_agreed == conference.privacy_statement
+    assert response.redirect_chain == [(mine_url(conference), 302)]
+    page = text(response)
+    assert "Your place at GROW your REGIOn is confirmed. Your registration number is 1." in page
+    assert "Smart specialisation lab" in page
+    assert "Seat confirmed" in page
+    assert OutgoingEmail.objects.filter(to=attendee.email, kind="confirmed").exists()
+
+
+def test_register_when_full_says_the_waiting_list_position(client, attendee):
+    conference = ConferenceFactory(capacity=2)
+    RegistrationFactory.create_batch(2, conference=conference)
+    RegistrationFactory(conference=conference, status=Status.WAITLISTED)
+
+    form_page = client.get(register_url(conference))
+    response = client.post(register_url(conference), form_data(conference), follow=True)
+
+    assert "The conference is full" in text(form_page)
+    assert "you are on the waiting list, at position 2" in text(response)
+    assert Registration.objects.get(user=attendee).status == Status.WAITLISTED
+
+
+def test_register_where_approval_is_required_says_it_is_pending(client, attendee):
+    conference = ConferenceFactory(requires_approval=True)
+
+    response = client.post(register_url(conference), form_data(conference), follow=True)
+
+    assert "Pending approval" in text(response)
+    assert "waiting for their approval" in text(response)
+
+
+def test_register_twice_answers_409_with_the_existing_registration(client, attendee):
+    conference = ConferenceFactory()
+    client.post(register_url(conference), form_data(conference))
+
+    response = client.post(register_url(conference), form_data(conference, given_name="Zofia"))
+
+    assert response.status_code == 409
+    assert "You are already registered for this conference; nothing was changed." in text(response)
+    assert "Your registration number is 1." in text(response)
+    assert Registration.objects.get(user=attendee).given_name == "Elźbieta"
+
+
+def test_register_again_from_the_form_page_goes_to_the_registration(client, attendee):
+    conference = ConferenceFactory()
+    RegistrationFactory(conference=conference, user=attendee)
+
+    response = client.get(register_url(conference), follow=True)
+
+    assert response.redirect_chain == [(mine_url(conference), 302)]
+    assert "You are already registered; here is your registration." in text(response)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"given_name": ""}, "given_name", "Enter your given name."),
+        ({"organisation_type": ""}, "organisation_type", "Choose the type of your organisation."),
+        ({"given_name": "E" * 101}, "given_name", "Shorten this to at most 100 characters (it has 101)."),
+        (
+            {"family_name": "<script>alert(1)</script>"},
+            "family_name",
+            "Use only letters, spaces, hyphens, apostrophes and full stops in a name.",
+        ),
+        ({"given_name": "Ela 🎉"}, "given_name", "Use only letters, spaces, hyphens, apostrophes and full stops"),
+        ({"organisation": "Klaster 🚀"}, "organisation", "no emoji or symbols"),
+        ({"organisation": "<b>Big</b> Co"}, "organisation", "Leave out the characters < and >."),
+        ({"country": "XX"}, "country", "Choose a country from the list."),
+        ({"organisation_type": "pirate"}, "organisation_type", "Choose one of the organisation types in the list."),
+        ({"privacy_agreed": ""}, "privacy_agreed", "Agree to the privacy statement to register."),
+        ({"privacy_digest": "0" * 64}, "privacy_agreed", "The privacy statement has changed since the form was opened"),
+        ({"pre_events": ["99999999"]}, "pre_events", "one of those sent is not offered here"),
+        ({"pre_events": ["abc"]}, "pre_events", "one of those sent is not offered here"),
+        ({"dietary_requirements": "x\x00y"}, "dietary_requirements", "Null characters are not allowed."),
+    ],
+)
+def test_register_with_bad_input_answers_400_with_the_error_and_saves_nothing(
+    client, attendee, overrides, field, message
+):
+    conference = ConferenceFactory()
+
+    response = client.post(register_url(conference), form_data(conference, **overrides))
+
+    assert response.status_code == 400
+    assert any(message in error for error in response.context["form"].errors[field])
+    assert message in text(response)
+    assert "There is a problem" in text(response)
+    assert f'href="#id_{field}"' in response.content.decode()
+    assert "<script>alert(1)</script>" not in response.content.decode()
+    assert not Registration.objects.exists()
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_register_for_a_pre_event_of_another_conference_is_refused(client, attendee):
+    conference = ConferenceFactory()
+    elsewhere = PreEventFactory()
+
+    response = client.post(register_url(conference), form_data(conference, sessions=[elsewhere]))
+
+    assert response.status_code == 400
+    assert "one of those sent is not offered here" in text(response)
+    assert not Booking.objects.exists()
+    assert not Registration.objects.exists()
+
+
+def test_register_for_overlapping_pre_events_is_refused_by_name(client, attendee):
+    conference = ConferenceFactory()
+    first = PreEventFactory(conference=conference, title="Smart specialisation lab")
+    second = PreEventFactory(conference=conference, title="Cluster excellence", start=first.start)
+
+    response = client.post(register_url(conference), form_data(conference, sessions=[first, second]))
+
+    assert response.status_code == 400
+    assert "run at the same time; choose one of them." in text(response)
+    assert not Registration.objects.exists()
+
+
+def test_register_with_an_expired_csrf_token_is_refused(attendee):
+    conference = ConferenceFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(attendee)
+
+    response = client.post(register_url(conference), {**form_data(conference), "csrfmiddlewaretoken": "x" * 64})
+
+    assert response.status_code == 403
+    assert not Registration.objects.exists()
+
+
+def test_register_before_the_window_opens_says_when(client, attendee):
+    opens = timezone.now() + dt.timedelta(days=2)
+    conference = ConferenceFactory(registration_opens=opens, timezone="Europe/Brussels")
+
+    page = client.get(register_url(conference))
+    refused = client.post(register_url(conference), form_data(conference))
+
+    local = timezone.localtime(opens, conference.tz)
+    assert page.status_code == 200
+    assert f"Registration opens on {local:%-d %B %Y, %H:%M} (Europe/Brussels)." in text(page)
+    assert refused.status_code == 403
+    assert not Registration.objects.exists()
+
+
+def test_register_after_the_window_closed_says_so(client, attendee):
+    conference = ConferenceFactory(
+        registration_opens=timezone.now() - dt.timedelta(days=9), registration_closes=timezone.now()
+    )
+
+    response = client.get(register_url(conference))
+
+    assert "Registration closed on" in text(response)
+    assert "privacy_agreed" not in response.content.decode()
+
+
+# Small limits keep these tests short: each Redis round trip under a loaded machine is a
+# chance for the limiter to fail open, as it is meant to when Redis does not answer in time.
+SMALL_LIMITS = {"registration": "3/m/user,5/m/ip"}
+
+
+@override_settings(ACCOUNT_RATE_LIMITS=SMALL_LIMITS)
+def test_registration_posts_are_rate_limited_per_user(client, attendee):
+    conference = ConferenceFactory()
+    bad = form_data(conference, given_name="")
+
+    statuses = [client.post(register_url(conference), bad).status_code for _ in range(4)]
+
+    assert statuses == [400, 400, 400, 429]
+    assert client.post(register_url(conference), form_data(conference)).status_code == 429
+    assert client.get(register_url(conference)).status_code == 200
+    assert not Registration.objects.exists()
+
+
+@override_settings(ACCOUNT_RATE_LIMITS=SMALL_LIMITS)
+def test_registration_posts_are_rate_limited_per_address():
+    conference = ConferenceFactory()
+    statuses = []
+    for _ in range(6):
+        client = Client(REMOTE_ADDR="192.0.2.7")
+        client.force_login(UserFactory())
+        statuses.append(client.post(register_url(conference), form_data(conference, given_name="")).status_code)
+    elsewhere = Client(REMOTE_ADDR="192.0.2.8")
+    elsewhere.force_login(UserFactory())
+
+    assert statuses == [400] * 5 + [429]
+    assert "Too many attempts" in text(client.post(register_url(conference), form_data(conference)))
+    assert elsewhere.post(register_url(conference), form_data(conference)).status_code == 302
+
+
+def test_registration_rate_limits_are_per_user_and_per_address():
+    assert settings.ACCOUNT_RATE_LIMITS["registration"] == "10/m/user,60/m/ip"
+
+
+def test_my_registration_never_shows_another_attendees(client, attendee):
+    conference = ConferenceFactory()
+    RegistrationFactory(conference=conference, family_name="Kowalczyk")
+
+    page = client.get(mine_url(conference))
+
+    assert page.status_code == 302
+    assert page["Location"] == register_url(conference)
+    for name in ("edit", "pre_events", "cancel"):
+        assert client.get(url(name, conference)).status_code == 404
+        assert client.post(url(name, conference)).status_code == 404
+    assert "Kowalczyk" not in json.dumps(client.get(url("export", conference)).json())
+
+
+def test_my_registration_shows_the_status_details_and_bookings(client, attendee):
+    conference = ConferenceFactory(timezone="Europe/Madrid")
+    registration = RegistrationFactory(
+        conference=conference, user=attendee, family_name="Bieńkowska", dietary_requirements="Vegan"
+    )
+    BookingFactory(registration=registration, session__title="Smart specialisation lab")
+
+    page = text(client.get(mine_url(conference)))
+
+    assert "Elźbieta Bieńkowska" in page
+    assert "Vegan" in page
+    assert "Poland" in page
+    assert "Smart specialisation lab" in page
+    assert "(Europe/Madrid)" in page
+    assert "Cancel your registration" in page
+
+
+def test_my_registration_shows_the_seat_queue_position(client, attendee):
+    conference = ConferenceFactory()
+    workshop = PreEventFactory(conference=conference, capacity=1)
+    services.register(
+        UserFactory(),
+        conference,
+        details=attendee_details(),
+        session_ids=[workshop.pk],
+        privacy_statement=conference.privacy_statement,
+    )
+    services.register(
+        attendee,
+        conference,
+        details=attendee_details(),
+        session_ids=[workshop.pk],
+        privacy_statement=conference.privacy_statement,
+    )
+
+    assert "On its waiting list, at position 1" in text(client.get(mine_url(conference)))
+
+
+def test_my_registration_page_takes_the_same_queries_for_one_and_many_bookings(
+    client, attendee, django_assert_num_queries
+):
+    few = ConferenceFactory()
+    BookingFactory(registration__conference=few, registration__user=attendee)
+    many = ConferenceFactory()
+    registration = RegistrationFactory(conference=many, user=attendee)
+    for hour in range(8):
+        BookingFactory(registration=registration, session__start=timezone.now() + dt.timedelta(days=30, hours=hour))
+    client.get(mine_url(few))  # warm the session and the cached site-wide lookups
+
+    with django_assert_num_queries(4) as few_queries:
+        client.get(mine_url(few))
+    with django_assert_num_queries(len(few_queries.captured_queries)):
+        client.get(mine_url(many))
+
+
+def test_register_form_takes_the_same_queries_for_one_and_many_sessions(client, attendee, django_assert_num_queries):
+    few = ConferenceFactory()
+    PreEventFactory(conference=few)
+    many = ConferenceFactory()
+    PreEventFactory.create_batch(12, conference=many)
+    client.get(register_url(few))
+
+    with django_assert_num_queries(6) as few_queries:
+        client.get(register_url(few))
+    with django_assert_num_queries(len(few_queries.captured_queries)):
+        client.get(register_url(many))
+
+
+def test_edit_details_saves_through_the_history(client, attendee):
+    conference = ConferenceFactory()
+    registration = RegistrationFactory(conference=conference, user=attendee, job_title="Analyst")
+
+    response = client.post(url("edit", conference), attendee_details(job_title="Cluster manager"), follow=True)
+
+    registration.refresh_from_db()
+    assert registration.job_title == "Cluster manager"
+    assert "Your details are saved." in text(response)
+    change = registration.changes.get()
+    assert (change.action, change.actor) == (RegistrationChange.Action.DETAILS_CHANGED, attendee)
+
+
+def test_edit_details_with_bad_input_changes_nothing(client, attendee):
+    conference = ConferenceFactory()
+    registration = RegistrationFactory(conference=conference, user=attendee)
+
+    response = client.post(url("edit", conference), attendee_details(given_name="<img src=x>"))
+
+    assert response.status_code == 400
+    registration.refresh_from_db()
+    assert registration.given_name == "Elźbieta"
+    assert not registration.changes.exists()
+
+
+def test_change_pre_events_moves_the_seat(client, attendee):
+    conference = ConferenceFactory()
+    first = PreEventFactory(conference=conference, title="Smart specialisation lab")
+    second = PreEventFactory(conference=conference, title="Cluster excellence", start=first.start)
+    registration = services.register(
+        attendee,
+        conference,
+        details=attendee_details(),
+        session_ids=[first.pk],
+        privacy_statement=conference.privacy_statement,
+    )
+
+    form = client.get(url("pre_events", conference))
+    response = client.post(url("pre_events", conference), {"pre_events": [str(second.pk)]}, follow=True)
+
+    assert f'value="{first.pk}" id="id_pre_events_0" aria-describedby="id_pre_events_0_about" checked' in (
+        form.content.decode()
+    )
+    assert "Your pre-event choices are saved." in text(response)
+    assert list(registration.bookings.values_list("session__title", "status")) == [("Cluster excellence", "confirmed")]
+
+
+def test_change_pre_events_to_overlapping_ones_is_refused(client, attendee):
+    conference = ConferenceFactory()
+    first = PreEventFactory(conference=conference, title="Smart specialisation lab")
+    second = PreEventFactory(conference=conference, title="Cluster excellence", start=first.start)
+    RegistrationFactory(conference=conference, user=attendee)
+
+    response = client.post(url("pre_events", conference), {"pre_events": [str(first.pk), str(second.pk)]})
+
+    assert response.status_code == 400
+    assert "run at the same time" in text(response)
+    assert not Booking.objects.exists()
+
+
+def test_cancel_asks_once_then_cancels(client, attendee):
+    conference = ConferenceFactory()
+    registration = RegistrationFactory(conference=conference, user=attendee)
+
+    question = client.get(url("cancel", conference))
+    response = client.post(url("cancel", conference), follow=True)
+
+    assert "Yes, cancel my registration" in text(question)
+    registration.refresh_from_db()
+    assert registration.status == Status.CANCELLED
+    assert "This registration is cancelled." in text(response)
+    assert "Register again" in text(response)
+    assert OutgoingEmail.objects.filter(to=attendee.email, kind="cancelled").exists()
+
+
+def test_changes_after_the_conference_began_are_refused_with_a_reason(client, attendee):
+    conference = ConferenceFactory(
+        start_date=timezone.localdate(),
+        registration_opens=timezone.now() - dt.timedelta(days=9),
+        registration_closes=timezone.now() - dt.timedelta(days=1),
+        contact_email="team@example.eu",
+    )
+    registration = RegistrationFactory(conference=conference, user=attendee)
+
+    for name in ("edit", "pre_events", "cancel"):
+        response = client.post(url(name, conference), attendee_details())
+        assert response.status_code == 403
+        assert "The conference has begun" in text(response)
+    assert "team@example.eu" in text(client.get(mine_url(conference)))
+    registration.refresh_from_db()
+    assert registration.status == Status.CONFIRMED
+
+
+def test_export_gives_the_attendee_their_own_data_as_json(client, attendee):
+    conference = ConferenceFactory(name="GROW your REGIOn")
+    services.register(
+        attendee, conference, details=attendee_details(), session_ids=[], privacy_statement=conference.privacy_statement
+    )
+    RegistrationFactory(conference=conference, family_name="Kowalczyk")
+
+    response = client.get(url("export", conference))
+
+    assert response["Content-Disposition"] == f'attachment; filename="my-data-{conference.slug}.json"'
+    data = json.loads(response.content)
+    assert data["account"]["email"] == "elzbieta@example.eu"
+    (registration,) = data["registrations"]
+    assert registration["conference"] == "GROW your REGIOn"
+    assert registration["family_name"] == "Bieńkowska"
+    assert registration["privacy_statement_agreed"] == conference.privacy_statement
+    assert registration["history"][0]["by"] == "you"
+    assert registration["emails"][0]["kind"] == "confirmed"
+    assert "Kowalczyk" not in response.content.decode()
+
+
+def test_delete_account_needs_the_password_then_erases_and_logs_out(client, attendee):
+    conference = ConferenceFactory()
+    registration = RegistrationFactory(conference=conference, user=attendee)
+
+    wrong = client.post(url("delete_account", conference), {"password": "guess"})
+    assert wrong.status_code == 400
+    assert "That is not your password" in text(wrong)
+    response = client.post(url("delete_account", conference), {"password": "correct horse battery staple"}, follow=True)
+
+    assert not User.objects.filter(email="elzbieta@example.eu").exists()
+    registration.refresh_from_db()
+    assert (registration.user, registration.family_name, registration.status) == (None, "", Status.CANCELLED)
+    assert "Your account is deleted and your personal data erased." in text(response)
+    assert "Log in" in text(response)
