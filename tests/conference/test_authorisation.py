@@ -58,6 +58,8 @@ def everyone(outcome: Outcome) -> Access:
 EVERYONE = everyone(OK)
 NOBODY = everyone(NOT_FOUND)
 SIGNED_IN = Access(LOGIN, OK, OK, OK, OK, OK)
+# Only the attendee's own registration; whoever has none finds nothing.
+REGISTERED = Access(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND)
 STAFF = Access(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
 EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
 ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORBIDDEN, OK)
@@ -146,6 +148,13 @@ RULES = [
     Rule("agenda:schedule_json", NOBODY, draft_slug),
     Rule("healthz", EVERYONE),
     Rule("favicon", everyone(REDIRECT)),
+    Rule("registration:register", Access(LOGIN, REDIRECT, REDIRECT, OK, OK, OK), slug),
+    Rule("registration:mine", Access(LOGIN, OK, OK, REDIRECT, REDIRECT, REDIRECT), slug),
+    Rule("registration:edit", REGISTERED, slug),
+    Rule("registration:pre_events", REGISTERED, slug),
+    Rule("registration:cancel", REGISTERED, slug),
+    Rule("registration:export", SIGNED_IN, slug),  # all of the account's own data
+    Rule("registration:delete_account", SIGNED_IN, slug),
     Rule("registration:staff_dashboard", STAFF, slug),
     Rule("registration:attendees_csv", EXPORTERS, slug),
     Rule("registration:check_in_csv", EXPORTERS, slug),
