@@ -1,12 +1,14 @@
 """Every write to registrations, bookings and their history.
 
 The locking contract, the same in every function here: one transaction; the conference
-row is locked first (`select_for_update`), then the sessions whose seats are counted, in
-one query ordered by primary key; then places and seats are recounted from the rows
-themselves and the change is written. Because every writer takes the conference lock
-first, the writes to one conference's registrations happen one at a time and no count can
-race, while other conferences are untouched. Nothing is kept as a counter in Python or
-Redis; the unique constraints on the tables stand behind the locks.
+row is locked first (`select_for_update(no_key=True)`: the agenda's services lock it in
+that mode too, before they touch a session, so an organiser's edit and a registration
+run one after the other instead of deadlocking), then the sessions whose seats are
+counted, in one query ordered by primary key; then places and seats are recounted from
+the rows themselves and the change is written. Because every writer takes the conference
+lock first, the writes to one conference's registrations happen one at a time and no
+count can race, while other conferences are untouched. Nothing is kept as a counter in
+Python or Redis; the unique constraints on the tables stand behind the locks.
 
 Waiting lists, for the conference and for each session with sign-up, are served in order
 (by the time the registration or booking took its status, then by id) inside the
@@ -220,8 +222,8 @@ def promote_waitlist(conference: Conference, *, actor: User | None = None) -> li
     """Give every free place and seat of `conference` to those waiting, in order; returns who got a place.
 
     Called wherever places may have appeared from outside this module (capacity raised
-    in the agenda admin). Harmless when nothing is free. Locks the conference row, then
-    the sessions with a queue, by primary key.
+    in the agenda admin: registration.receivers). Harmless when nothing is free. Locks the
+    conference row, then the sessions with a queue, by primary key.
     """
     with transaction.atomic():
         conference = _lock_conference(conference.pk)
@@ -353,7 +355,8 @@ def check_session_choice(sessions: list[Session], *, chosen: set[int], already_b
 
 
 def _lock_conference(conference_id: int) -> Conference:
-    return Conference.objects.select_for_update().get(pk=conference_id)
+    # Not a key update: rows that refer to the conference may still be added meanwhile.
+    return Conference.objects.select_for_update(no_key=True).get(pk=conference_id)
 
 
 def _lock_sessions(conference: Conference, session_ids: set[int]) -> list[Session]:

@@ -503,59 +503,6 @@ def test_move_up_puts_a_registration_first_in_line():
     assert vip.changes.get(action=Action.MOVED_UP).actor == organiser
 
 
-def test_raising_the_capacity_promotes_in_order_in_the_same_transaction():
-    conference = ConferenceFactory(capacity=1)
-    sign_up(conference)
-    first, second, third = sign_up(conference), sign_up(conference), sign_up(conference)
-
-    conference.capacity = 3
-    conference.save()
-
-    statuses = [Registration.objects.get(pk=r.pk).status for r in (first, second, third)]
-    assert statuses == [Status.CONFIRMED, Status.CONFIRMED, Status.WAITLISTED]
-    assert OutgoingEmail.objects.filter(kind="promoted").count() == 2
-
-
-def test_raising_a_session_capacity_seats_its_queue_after_commit(django_capture_on_commit_callbacks):
-    conference = ConferenceFactory()
-    workshop = PreEventFactory(conference=conference, capacity=1)
-    sign_up(conference, sessions=[workshop])
-    queued = sign_up(conference, sessions=[workshop])
-
-    with django_capture_on_commit_callbacks(execute=True):
-        workshop.capacity = 2
-        workshop.save()
-
-    assert bookings_of(queued) == {workshop.code: "confirmed"}
-
-
-def test_raising_a_room_capacity_seats_the_queues_of_its_sessions(django_capture_on_commit_callbacks):
-    conference = ConferenceFactory()
-    room = RoomFactory(conference=conference, capacity=1)
-    workshop = PreEventFactory(conference=conference, capacity=None, room=room)
-    sign_up(conference, sessions=[workshop])
-    queued = sign_up(conference, sessions=[workshop])
-
-    with django_capture_on_commit_callbacks(execute=True):
-        room.capacity = 2
-        room.save()
-
-    assert bookings_of(queued) == {workshop.code: "confirmed"}
-
-
-def test_nobody_is_promoted_into_a_cancelled_conference():
-    conference = ConferenceFactory(capacity=1)
-    sign_up(conference)
-    waiting = sign_up(conference)
-
-    conference.is_cancelled = True
-    conference.capacity = 5
-    conference.save()
-
-    waiting.refresh_from_db()
-    assert waiting.status == Status.WAITLISTED
-
-
 def test_promoted_bookings_join_the_seat_queue_behind_those_already_in_it():
     conference = ConferenceFactory(capacity=2)
     workshop = PreEventFactory(conference=conference, capacity=1)
