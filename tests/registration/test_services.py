@@ -267,7 +267,8 @@ def test_cancel_promotes_the_first_on_the_waiting_list_with_their_seats():
     assert bookings_of(first_waiting) == {workshop.code: "confirmed"}
     assert second_waiting.status == Status.WAITLISTED
     assert selectors.waitlist_position(second_waiting) == 1
-    assert len(emails_to(first, "promoted")) == 1
+    (email,) = emails_to(first, "promoted")
+    assert email.subject.endswith(": A place has freed up and it is yours")
     assert emails_to(second, "promoted") == []
     assert len(emails_to(leaving_user, "cancelled")) == 1
     promoted = first_waiting.changes.get(action=Action.PROMOTED)
@@ -293,6 +294,8 @@ def test_cancel_gives_the_freed_seat_to_the_first_in_the_session_queue():
     assert selectors.booking_positions(second_queued) == {second_queued.bookings.get().pk: 1}
     (email,) = emails_to(first, "promoted")
     assert email.registration == first_queued
+    assert f"A seat at “{workshop.title}” has freed up and it is yours" in email.subject
+    assert "your registration is now confirmed" not in email.body_text
     assert first_queued.changes.filter(action=Action.BOOKING_PROMOTED, details={"session": workshop.code}).exists()
     assert not Booking.objects.filter(registration=holder).exists()
 
