@@ -1,9 +1,11 @@
 """The organisers' side of the agenda.
 
 Every save, delete and action here raises the conference's content version (so the
-public pages and exports are rebuilt), sessions are saved through services.save_session
-(calendar sequence, notices to booked people), and clashes are warned about, never
-refused. Dates and times are entered and shown in the conference's time zone.
+public pages and exports are rebuilt) before it changes anything else, which also locks
+the conference row first, in the order registration locks in (agenda/services.py).
+Conferences, rooms and sessions are saved through their services (calendar sequence,
+notices to booked people, more places for those waiting), and clashes are warned about,
+never refused. Dates and times are entered and shown in the conference's time zone.
 Programme content is given in the original (default) language and, optionally, in each
 other one (agenda/translation.py); searches look in every language.
 """
@@ -18,6 +20,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Count, Prefetch, Q
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -34,26 +37,26 @@ from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Tr
 
 
 class ProgrammeAdminMixin:
-    """Raises the content version of the conference an object belongs to on every change."""
+    """Raises the content version of the conference an object belongs to on every change,
+    first: the admin saves the object and then its inlines in one transaction, all behind
+    the conference row's lock."""
 
     @staticmethod
     def conference_id_of(obj) -> int:
         return obj.conference_id
 
-    def save_related(self, request, form, formsets, change):
-        # After the inlines too: Django saves them after the object itself.
-        super().save_related(request, form, formsets, change)
-        services.bump_content_version(self.conference_id_of(form.instance))
+    def save_model(self, request, obj, form, change):
+        services.bump_content_version(self.conference_id_of(obj))
+        super().save_model(request, obj, form, change)
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
         services.bump_content_version(self.conference_id_of(obj))
+        super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
-        conference_ids = {self.conference_id_of(obj) for obj in queryset}
-        super().delete_queryset(request, queryset)
-        for conference_id in sorted(conference_ids):
+        for conference_id in sorted({self.conference_id_of(obj) for obj in queryset}):
             services.bump_content_version(conference_id)
+        super().delete_queryset(request, queryset)
 
 
 class ConferenceTimezoneMixin:
@@ -101,8 +104,19 @@ def _conference_param(request: HttpRequest) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+class RoomFormSet(BaseInlineFormSet):
+    def save_existing(self, form, obj, commit=True):
+        room = super().save_existing(form, obj, commit=False)
+        if commit:
+            # Through the service: a room given more seats serves those waiting for them.
+            services.save_room(room)
+            form.save_m2m()
+        return room
+
+
 class RoomInline(admin.TabularInline):
     model = Room
+    formset = RoomFormSet
     fields = ["name", "capacity", "position"]
     extra = 0
 
@@ -136,6 +150,9 @@ class ConferenceAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationA
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(session_total=Count("sessions"))
+
+    def save_model(self, request, obj, form, change):
+        services.save_conference(obj)
 
     @admin.display(description=_("sessions"), ordering="session_total")
     def session_count(self, obj: Conference) -> int:

@@ -1,6 +1,14 @@
 """Every organiser's write to the programme goes through here, so each one raises the
-conference's content version (which makes the cached pages and exports stale at once)
-and each move or cancellation of a session is announced with `session_changed`."""
+conference's content version (which makes the cached pages and exports stale at once),
+each move or cancellation of a session is announced with `session_changed`, and more
+places or seats with `capacity_raised`.
+
+Lock order, the same as registration's (registration/services.py): the conference row
+first, then sessions by primary key. Each function here starts with
+`bump_content_version`, whose UPDATE takes the conference row's lock, before it touches a
+session or room; so an organiser's edit and an attendee's registration for the same
+conference queue one behind the other instead of deadlocking.
+"""
 
 from django.db import transaction
 from django.db.models import F, QuerySet
@@ -9,8 +17,8 @@ from django.utils.translation import gettext as _
 from modeltranslation.utils import get_translation_fields
 
 from agenda.exceptions import NotABreak, SpansAllRooms
-from agenda.models import Conference, Session, SessionSpeaker
-from agenda.signals import session_changed
+from agenda.models import Conference, Room, Session, SessionSpeaker
+from agenda.signals import capacity_raised, session_changed
 from agenda.translation import original
 
 # What people booked on a session are told about.
@@ -25,20 +33,80 @@ CONTENT_FIELDS = get_translation_fields("title", "abstract", "description")
 def bump_content_version(conference_id: int) -> None:
     """Make every cached page and export of the conference stale: they are keyed by its
     content version. Also moves `updated_at`, their Last-Modified. A single UPDATE with
-    F(), so concurrent edits never lose a bump."""
+    F(), so concurrent edits never lose a bump.
+
+    The UPDATE locks the conference row (FOR NO KEY UPDATE, the mode registration's
+    `select_for_update(no_key=True)` takes) until the transaction ends: callers that go
+    on to lock sessions or rooms call this first."""
     Conference.objects.filter(pk=conference_id).update(content_version=F("content_version") + 1, updated_at=Now())
+
+
+@transaction.atomic
+def save_conference(conference: Conference) -> Conference:
+    """Save an organiser's new or changed conference.
+
+    Locks the stored row first and reads its places, cancellation and content version
+    under the lock (the version an edit form loaded may be stale; it is never written
+    back). Sends `capacity_raised` when the places rose or a cancellation was called off.
+    """
+    previous = (
+        Conference.objects.select_for_update(no_key=True)
+        .filter(pk=conference.pk)
+        .values("capacity", "is_cancelled", "content_version")
+        .first()
+        if conference.pk
+        else None
+    )
+    if previous is not None:
+        conference.content_version = previous["content_version"]
+    conference.save()
+    bump_content_version(conference.pk)
+    if (
+        previous is not None
+        and not conference.is_cancelled
+        and (previous["is_cancelled"] or _rose(previous["capacity"], conference.capacity))
+    ):
+        capacity_raised.send(sender=Conference, conference_id=conference.pk)
+    return conference
+
+
+@transaction.atomic
+def save_room(room: Room) -> Room:
+    """Save an organiser's new or changed room.
+
+    Locks the conference row, then the stored room to compare against it; sends
+    `capacity_raised` when the room's capacity rose (sessions without seats of their own
+    take the room's).
+    """
+    bump_content_version(room.conference_id)
+    previous = (
+        Room.objects.select_for_update().filter(pk=room.pk).values_list("capacity", flat=True).first()
+        if room.pk
+        else None
+    )
+    room.save()
+    if _rose(previous, room.capacity):
+        capacity_raised.send(sender=Room, conference_id=room.conference_id)
+    return room
 
 
 @transaction.atomic
 def save_session(session: Session) -> Session:
     """Save an organiser's new or changed session.
 
-    Locks the stored row to compare against it: a change to what calendars show raises
-    `sequence`; a change of start, end, room or status sends `session_changed` (inside
-    this transaction, so listeners write in it) with `changes={field: (old, new)}`.
-    Clashes are not refused here; `selectors.find_clashes` reports them.
+    Locks the conference row, then the stored session to compare against it: a change to
+    what calendars show raises `sequence`; a change of start, end, room or status sends
+    `session_changed` (inside this transaction, so listeners write in it) with
+    `changes={field: (old, new)}`; more seats on a session with sign-up (its own number,
+    or a roomier room) send `capacity_raised`. Clashes are not refused here;
+    `selectors.find_clashes` reports them.
     """
-    previous = Session.objects.select_for_update().filter(pk=session.pk).order_by("pk").first() if session.pk else None
+    bump_content_version(session.conference_id)
+    previous = (
+        Session.objects.select_for_update(of=("self",)).select_related("room").filter(pk=session.pk).first()
+        if session.pk
+        else None
+    )
     changes = {}
     if previous is not None:
         if any(_differs(previous, session, name) for name in CALENDAR_FIELDS):
@@ -49,26 +117,31 @@ def save_session(session: Session) -> Session:
             if _differs(previous, session, name)
         }
     session.save()
-    bump_content_version(session.conference_id)
     if changes:
         session_changed.send(sender=Session, session=session, changes=changes)
+    if previous is not None and session.kind in Session.BOOKABLE_KINDS and _rose(previous.seats, session.seats):
+        capacity_raised.send(sender=Session, conference_id=session.conference_id)
     return session
 
 
 @transaction.atomic
 def delete_session(session: Session) -> None:
-    """Delete a session nobody has booked (bookings protect it: ProtectedError)."""
-    session.delete()
+    """Delete a session nobody has booked (bookings protect it: ProtectedError). Locks the
+    conference row first."""
     bump_content_version(session.conference_id)
+    session.delete()
 
 
 @transaction.atomic
 def cancel_sessions(sessions: QuerySet[Session]) -> list[Session]:
     """Cancel the given sessions that are not cancelled yet; returns them. They stay in
-    the programme, struck through. Locks them in primary-key order."""
+    the programme, struck through. Locks their conference rows, then the sessions, each in
+    primary-key order."""
     cancelled = []
     # A fresh query: the caller's may join rooms, and a row lock cannot cross an outer join.
     chosen = Session.objects.filter(pk__in=list(sessions.values_list("pk", flat=True)))
+    for conference_id in sorted(set(chosen.values_list("conference_id", flat=True))):
+        bump_content_version(conference_id)
     for session in chosen.exclude(status=Session.Status.CANCELLED).select_for_update().order_by("pk"):
         session.status = Session.Status.CANCELLED
         cancelled.append(save_session(session))
@@ -78,7 +151,9 @@ def cancel_sessions(sessions: QuerySet[Session]) -> list[Session]:
 @transaction.atomic
 def duplicate_session(session: Session) -> Session:
     """A copy of the session with its speakers, under a new code and guid, confirmed and
-    at the same time and place: the organiser then moves it (the clash says so)."""
+    at the same time and place: the organiser then moves it (the clash says so). Locks
+    the conference row first."""
+    bump_content_version(session.conference_id)
     speakers = list(session.session_speakers.all())
     copy = Session.objects.get(pk=session.pk)
     copy.pk = None
@@ -91,7 +166,6 @@ def duplicate_session(session: Session) -> Session:
         SessionSpeaker(session=copy, speaker_id=link.speaker_id, role=link.role, position=link.position)
         for link in speakers
     )
-    bump_content_version(session.conference_id)
     return copy
 
 
@@ -99,11 +173,13 @@ def duplicate_session(session: Session) -> Session:
 def copy_break_to_all_rooms(session: Session) -> list[Session]:
     """Copies of a break into every other room of its conference that has no session at
     that very time and title yet, so the break shows in each room's column. Returns the
-    copies. Raises NotABreak or SpansAllRooms (a break without a room is in all already)."""
+    copies. Raises NotABreak or SpansAllRooms (a break without a room is in all already).
+    Locks the conference row first."""
     if session.kind != Session.Kind.BREAK:
         raise NotABreak(_("“%(title)s” is not a break.") % {"title": session.title})
     if session.room_id is None:
         raise SpansAllRooms(_("“%(title)s” already spans all rooms.") % {"title": session.title})
+    bump_content_version(session.conference_id)
     same_title = {original("title"): getattr(session, original("title"))}
     taken = Session.objects.filter(
         conference_id=session.conference_id, start=session.start, end=session.end, **same_title
@@ -124,9 +200,12 @@ def copy_break_to_all_rooms(session: Session) -> list[Session]:
         )
         copy.save()
         copies.append(copy)
-    if copies:
-        bump_content_version(session.conference_id)
     return copies
+
+
+def _rose(old: int | None, new: int | None) -> bool:
+    # None is no limit: a number raised, or a limit lifted.
+    return old is not None and (new is None or new > old)
 
 
 def _differs(previous: Session, session: Session, name: str) -> bool:

@@ -44,7 +44,8 @@ def notify(
     the change it reports. Reads the registration's confirmed bookings; takes no lock.
 
     Extra context by kind: waitlisted needs `position`; rejected takes a `reason`;
-    session_changed needs `session` (and takes `previous_start`). Returns None, queuing
+    promoted takes the `session` whose seat was given (without it, the promotion is to a
+    place at the conference); session_changed needs `session` (and takes `previous_start`). Returns None, queuing
     nothing, when the attendee deleted their account or `dedup_key` was used before.
     """
     if kind not in KINDS:

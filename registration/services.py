@@ -1,12 +1,14 @@
 """Every write to registrations, bookings and their history.
 
 The locking contract, the same in every function here: one transaction; the conference
-row is locked first (`select_for_update`), then the sessions whose seats are counted, in
-one query ordered by primary key; then places and seats are recounted from the rows
-themselves and the change is written. Because every writer takes the conference lock
-first, the writes to one conference's registrations happen one at a time and no count can
-race, while other conferences are untouched. Nothing is kept as a counter in Python or
-Redis; the unique constraints on the tables stand behind the locks.
+row is locked first (`select_for_update(no_key=True)`: the agenda's services lock it in
+that mode too, before they touch a session, so an organiser's edit and a registration
+run one after the other instead of deadlocking), then the sessions whose seats are
+counted, in one query ordered by primary key; then places and seats are recounted from
+the rows themselves and the change is written. Because every writer takes the conference
+lock first, the writes to one conference's registrations happen one at a time and no
+count can race, while other conferences are untouched. Nothing is kept as a counter in
+Python or Redis; the unique constraints on the tables stand behind the locks.
 
 Waiting lists, for the conference and for each session with sign-up, are served in order
 (by the time the registration or booking took its status, then by id) inside the
@@ -22,9 +24,12 @@ import itertools
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from allauth.account.models import EmailAddress
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Count, Exists, Func, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, Count, Exists, F, Func, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -220,8 +225,8 @@ def promote_waitlist(conference: Conference, *, actor: User | None = None) -> li
     """Give every free place and seat of `conference` to those waiting, in order; returns who got a place.
 
     Called wherever places may have appeared from outside this module (capacity raised
-    in the agenda admin). Harmless when nothing is free. Locks the conference row, then
-    the sessions with a queue, by primary key.
+    in the agenda admin: registration.receivers). Harmless when nothing is free. Locks the
+    conference row, then the sessions with a queue, by primary key.
     """
     with transaction.atomic():
         conference = _lock_conference(conference.pk)
@@ -309,10 +314,12 @@ def delete_account(user: User) -> None:
 
     Live registrations of conferences that have not ended are cancelled first (their
     places go to those waiting); all of the user's registrations then lose their names,
-    organisation and free-text answers, their history loses its details, and the emails
-    sent to them are deleted. Status, country, organisation type and bookings stay for
-    the figures. Locks each conference row in primary-key order, then sessions as
-    `cancel_registration` does.
+    organisation and free-text answers, and their history its details. The emails about
+    them or to any of the user's addresses stay as rows, for the outbox's figures, but
+    lose recipient, subject, bodies, attachments and error (which may quote the address);
+    those not sent yet never will be. The admin's log names them by id only. Status,
+    country, organisation type and bookings stay for the figures. Locks each conference
+    row in primary-key order, then sessions as `cancel_registration` does.
     """
     with transaction.atomic():
         registrations = list(user.registrations.order_by("conference_id", "pk"))
@@ -329,7 +336,9 @@ def delete_account(user: User) -> None:
         RegistrationChange.objects.bulk_create(
             RegistrationChange(registration=registration, action=Action.ANONYMISED) for registration in registrations
         )
-        OutgoingEmail.objects.filter(Q(registration__in=registrations) | Q(to__iexact=user.email)).delete()
+        _erase_emails(user, registrations)
+        _erase_admin_log(Registration, [r.pk for r in registrations])
+        _erase_admin_log(User, [user.pk])
         user.delete()
 
 
@@ -353,7 +362,8 @@ def check_session_choice(sessions: list[Session], *, chosen: set[int], already_b
 
 
 def _lock_conference(conference_id: int) -> Conference:
-    return Conference.objects.select_for_update().get(pk=conference_id)
+    # Not a key update: rows that refer to the conference may still be added meanwhile.
+    return Conference.objects.select_for_update(no_key=True).get(pk=conference_id)
 
 
 def _lock_sessions(conference: Conference, session_ids: set[int]) -> list[Session]:
@@ -558,6 +568,32 @@ def _record(registration: Registration, action: str, *, actor: User | None, deta
 
 def _booking_summary(registration: Registration) -> dict[str, str]:
     return dict(registration.bookings.order_by("session_id").values_list("session__code", "status"))
+
+
+def _erase_emails(user: User, registrations: list[Registration]) -> None:
+    addresses = {user.email, *EmailAddress.objects.filter(user=user).values_list("email", flat=True)}
+    to_them = Q()
+    for address in addresses:
+        to_them |= Q(to__iexact=address)
+    unsent = Q(status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.SENDING])
+    # Both cases read the row as it was before this update.
+    OutgoingEmail.objects.filter(Q(registration__in=registrations) | to_them).update(
+        status=Case(When(unsent, then=Value(OutgoingEmail.Status.FAILED)), default=F("status")),
+        last_error=Case(When(unsent, then=Value("Not sent: the account was deleted.")), default=Value("")),
+        to="",
+        subject="",
+        body_text="",
+        body_html="",
+        attachments=[],
+    )
+
+
+def _erase_admin_log(model: type[Registration] | type[User], pks: list[int]) -> None:
+    """The admin's log names objects as they were (a registration by the attendee's name, a
+    user by email address); erased ones are named by their id."""
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(model), object_id__in=[str(pk) for pk in pks]
+    ).update(object_repr=Concat(Value("#"), "object_id", output_field=CharField()))
 
 
 def _field_label(field: str) -> str:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,6 +23,7 @@ import redis
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from tests.services import free_port
 
@@ -31,6 +33,25 @@ CHROMIUM = "/usr/bin/chromium"
 # Playwright's sync API runs an event loop in this thread; the ORM calls that tests make
 # around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def own_cache_namespace(settings):
+    """Each test counts rate limits in a cache namespace of its own: test clients (and the
+    browser of a journey) share one address, so the sign-ups and logins of earlier tests
+    would otherwise count against a later one, depending on which tests ran before it."""
+    default = settings.CACHES["default"]
+    prefix = f"{default['KEY_PREFIX']}-{uuid.uuid4().hex}"
+    settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request leaves its language active in the test's thread (LocaleMiddleware activates
+    it and nothing deactivates it): without this, a test after one that asked for Spanish
+    would read its messages in Spanish."""
+    yield
+    translation.deactivate()
 
 
 class SmtpSink:

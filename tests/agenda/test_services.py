@@ -6,10 +6,10 @@ from django.db.models import ProtectedError
 
 from agenda import services
 from agenda.exceptions import NotABreak, SpansAllRooms
-from agenda.models import Conference, Session
-from agenda.signals import session_changed
+from agenda.models import Conference, Room, Session
+from agenda.signals import capacity_raised, session_changed
 from tests.agenda.conftest import local
-from tests.factories import BookingFactory, RoomFactory, SessionFactory, SessionSpeakerFactory
+from tests.factories import BookingFactory, ConferenceFactory, RoomFactory, SessionFactory, SessionSpeakerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +25,19 @@ def announcements():
     session_changed.connect(listen)
     yield received
     session_changed.disconnect(listen)
+
+
+@pytest.fixture
+def raised():
+    """What capacity_raised told its listeners, and whether it was inside a transaction."""
+    received = []
+
+    def listen(sender, conference_id, **kwargs):
+        received.append((sender, conference_id, transaction.get_connection().in_atomic_block))
+
+    capacity_raised.connect(listen)
+    yield received
+    capacity_raised.disconnect(listen)
 
 
 def version(conference) -> int:
@@ -164,3 +177,92 @@ def test_delete_session_with_bookings_is_refused(conference):
     assert not Session.objects.filter(pk=free.pk).exists()
     assert Session.objects.filter(pk=booked.pk).exists()
     assert version(conference) == before + 1
+
+
+PRE_EVENT, PLENARY = Session.Kind.PRE_EVENT, Session.Kind.PLENARY
+
+
+@pytest.mark.parametrize(
+    ("kind", "seats", "room_capacity", "new_seats", "announced"),
+    [
+        (PRE_EVENT, 10, 100, 12, True),
+        (PRE_EVENT, None, 10, 12, True),  # its own seats above the room's
+        (PRE_EVENT, 10, None, None, True),  # no limit any more
+        (PRE_EVENT, 10, 100, 10, False),
+        (PRE_EVENT, 10, 100, 8, False),
+        (PRE_EVENT, 10, 100, None, True),  # the room's 100
+        (PRE_EVENT, None, 100, 50, False),
+        (PLENARY, 10, 100, 20, False),  # nobody books a seat on it
+    ],
+)
+def test_save_session_announces_more_seats_only(conference, raised, kind, seats, room_capacity, new_seats, announced):
+    session = SessionFactory(conference=conference, kind=kind, capacity=seats, room__capacity=room_capacity)
+
+    session.capacity = new_seats
+    services.save_session(session)
+
+    assert raised == ([(Session, conference.pk, True)] if announced else [])
+
+
+def test_save_session_move_to_a_roomier_room_announces_more_seats(conference, raised):
+    session = SessionFactory(conference=conference, kind=PRE_EVENT, capacity=None, room__capacity=20)
+
+    session.room = RoomFactory(conference=conference, capacity=30)
+    services.save_session(session)
+    session.room = RoomFactory(conference=conference, capacity=25)
+    services.save_session(session)
+
+    assert raised == [(Session, conference.pk, True)]
+
+
+def test_save_session_new_session_announces_no_seats(conference, raised):
+    services.save_session(SessionFactory.build(conference=conference, kind=PRE_EVENT, room=None, capacity=30))
+
+    assert raised == []
+
+
+@pytest.mark.parametrize(
+    ("capacity", "new_capacity", "announced"),
+    [(10, 12, True), (10, None, True), (10, 10, False), (10, 8, False), (None, 50, False)],
+)
+def test_save_room_announces_more_capacity_only(conference, raised, capacity, new_capacity, announced):
+    room = RoomFactory(conference=conference, capacity=capacity)
+    before = version(conference)
+
+    room.capacity = new_capacity
+    services.save_room(room)
+
+    assert raised == ([(Room, conference.pk, True)] if announced else [])
+    assert version(conference) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("cancelled", "new_cancelled", "new_capacity", "announced"),
+    [
+        (False, False, 400, True),
+        (False, False, 350, False),
+        (False, False, 300, False),
+        (True, False, 350, True),  # called off its cancellation
+        (True, True, 400, False),
+        (False, True, 400, False),
+    ],
+)
+def test_save_conference_announces_more_places_only(raised, cancelled, new_cancelled, new_capacity, announced):
+    conference = ConferenceFactory(capacity=350, is_cancelled=cancelled)
+
+    conference.is_cancelled, conference.capacity = new_cancelled, new_capacity
+    services.save_conference(conference)
+
+    assert raised == ([(Conference, conference.pk, True)] if announced else [])
+
+
+def test_save_conference_keeps_the_stored_content_version_and_raises_it(raised):
+    conference = ConferenceFactory()
+    edited = Conference.objects.get(pk=conference.pk)
+    services.bump_content_version(conference.pk)  # another organiser's edit, after the form was loaded
+
+    edited.name = "Cluster Days"
+    services.save_conference(edited)
+
+    assert version(conference) == conference.content_version + 2
+    assert raised == []

@@ -33,13 +33,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _default_language():
-    """Requests leave their language active in this thread: later tests must not read in it."""
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def organiser(client):
     client.force_login(OrganiserFactory())

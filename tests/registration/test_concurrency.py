@@ -6,18 +6,22 @@ import html
 import http.client
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connection, connections
 from django.db.models import Count, Q
+from django.db.models.signals import post_save
 from django.test import Client
 from django.urls import reverse
 
-from agenda.models import Conference
-from registration import selectors
-from registration.models import Booking, OutgoingEmail, Registration
+from agenda import services as agenda_services
+from agenda.models import Conference, Session
+from registration import selectors, services
+from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange
 from tests.factories import (
     BookingFactory,
     ConferenceFactory,
@@ -82,6 +86,17 @@ def all_at_once(browsers: list[Browser], act) -> list:
 
     with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
         return list(pool.map(run, range(len(browsers))))
+
+
+@pytest.fixture(autouse=True)
+def patient_lock_waits(monkeypatch):
+    """Connections opened during these tests wait up to a minute for a row lock, not the
+    production three seconds. Fifty requests queue for one conference row in one test
+    server process, whose threads share one interpreter with the test: on a busy machine
+    the last in the queue can wait longer than three seconds, and the answer would be a 503
+    that says how fast the machine was, not whether the places were counted right."""
+    options = connection.settings_dict["OPTIONS"]
+    monkeypatch.setitem(options, "options", re.sub(r"lock_timeout=\w+", "lock_timeout=60s", options["options"]))
 
 
 def check_capacity(conference: Conference) -> None:
@@ -257,3 +272,94 @@ def test_the_capacity_check_catches_a_waiting_list_that_skipped_someone():
 
     with pytest.raises(AssertionError, match="waiting list out of arrival order"):
         check_capacity(conference)
+
+
+def backends_waiting_for_a_lock(pids: list[int]) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid = ANY(%s)", [pids])
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def in_thread(work, errors: list, pids: list | None = None, *, name: str = "") -> threading.Thread:
+    """`work()` on a connection of its own in a new thread; what it raises lands in `errors`,
+    its database backend's pid in `pids`."""
+
+    def run() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                if pids is not None:
+                    pids.append(cursor.fetchone()[0])
+            work()
+        except Exception as error:  # reported by the test
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name=name or None)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_organiser_raising_pre_event_seats_while_people_register_neither_deadlocks_nor_skips_anyone():
+    conference = ConferenceFactory(capacity=100)
+    workshop = PreEventFactory(conference=conference, capacity=1)
+
+    def sign_up(user) -> Registration:
+        return services.register(
+            user,
+            conference,
+            details=attendee_details(),
+            session_ids=[workshop.pk],
+            privacy_statement=conference.privacy_statement,
+        )
+
+    holder, first, second = (sign_up(UserFactory()) for _ in range(3))
+    newcomers = UserFactory.create_batch(2)
+    errors, pids = [], []
+    organiser_inside, organiser_may_go_on = threading.Event(), threading.Event()
+
+    def organiser() -> None:
+        edited = Session.objects.get(pk=workshop.pk)
+        edited.capacity = 4
+        agenda_services.save_session(edited)
+
+    # Holds the organiser's transaction open just after the session row is written, until
+    # both newcomers are waiting for a lock: the moment a wrong lock order deadlocks.
+    def hold_the_organiser(sender, instance, **kwargs) -> None:
+        if threading.current_thread().name == "organiser":
+            organiser_inside.set()
+            organiser_may_go_on.wait(timeout=60)
+
+    post_save.connect(hold_the_organiser, sender=Session, dispatch_uid="test.hold_the_organiser")
+    try:
+        organiser_thread = in_thread(organiser, errors, name="organiser")
+        assert organiser_inside.wait(timeout=30)
+        registrants = [in_thread(lambda user=user: sign_up(user), errors, pids) for user in newcomers]
+        deadline = time.monotonic() + 30
+        while not errors and (len(pids) < 2 or backends_waiting_for_a_lock(pids) != set(pids)):
+            assert time.monotonic() < deadline, "the registrations never waited for the organiser"
+            time.sleep(0.05)
+        organiser_may_go_on.set()
+        for thread in [organiser_thread, *registrants]:
+            thread.join(timeout=60)
+    finally:
+        organiser_may_go_on.set()
+        post_save.disconnect(sender=Session, dispatch_uid="test.hold_the_organiser")
+
+    assert errors == []
+    check_capacity(conference)
+    seated = Booking.objects.filter(session=workshop, status=Booking.Status.CONFIRMED)
+    queued = Booking.objects.filter(session=workshop, status=Booking.Status.WAITLISTED)
+    # The organiser went first: the two waiting got the new seats, then the first newcomer the last one.
+    assert sorted(seated.values_list("registration__number", flat=True)) == [1, 2, 3, 4]
+    assert list(queued.values_list("registration__number", flat=True)) == [5]
+    promoted = OutgoingEmail.objects.filter(kind="promoted")
+    assert sorted(promoted.values_list("registration", flat=True)) == [first.pk, second.pk]
+    assert sorted(
+        RegistrationChange.objects.filter(action=RegistrationChange.Action.BOOKING_PROMOTED).values_list(
+            "registration", flat=True
+        )
+    ) == [first.pk, second.pk]
+    assert holder.bookings.get().status == Booking.Status.CONFIRMED

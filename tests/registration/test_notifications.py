@@ -119,6 +119,37 @@ def test_notify_waitlisted_states_position():
     assert "Cluster Days is full, so you are on the waiting list, at position 12." in email.body_text
 
 
+def test_notify_promoted_from_the_conference_waiting_list_speaks_of_a_place_and_its_number():
+    registration = RegistrationFactory(conference__name="Cluster Days", number=42)
+
+    email = notify(registration, "promoted")
+
+    assert email.subject == "Cluster Days: A place has freed up and it is yours"
+    assert (
+        "A place at Cluster Days has freed up and it is yours: your registration is now confirmed. "
+        "Your registration number is 42." in email.body_text
+    )
+    assert "seat" not in email.body_text
+
+
+def test_notify_promoted_to_a_pre_event_seat_names_the_pre_event_not_a_conference_place():
+    registration = RegistrationFactory(conference__name="Cluster Days", number=42)
+    booking = BookingFactory(registration=registration, session__title="Digital clusters")
+
+    email = notify(registration, "promoted", extra_context={"session": booking.session})
+
+    assert email.subject == "Cluster Days: A seat at “Digital clusters” has freed up and it is yours"
+    assert (
+        "A seat at “Digital clusters” has freed up and it is yours: you were next on its waiting list, "
+        "and your seat is now confirmed." in email.body_text
+    )
+    assert "A seat at “Digital clusters” has freed up" in email.body_html
+    for body in (email.body_text, email.body_html):
+        assert "A place at Cluster Days" not in body
+        assert "registration number" not in body
+    assert "- Digital clusters: " in email.body_text
+
+
 def test_notify_rejected_gives_the_reason():
     email = notify(RegistrationFactory(), "rejected", extra_context={"reason": "Cluster managers only."})
 
