@@ -37,6 +37,3 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
 # Static files come straight from the app folders; nothing is collected for tests.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
-# Fifty registrations at once queue on the conference row; on a loaded test machine that
-# queue may outlast production's 3 s limit, which is not what those tests are about.
-DATABASES["default"]["OPTIONS"]["options"] = "-c lock_timeout=15s -c statement_timeout=60s"
