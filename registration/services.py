@@ -1,12 +1,15 @@
 """Every write to registrations, bookings and their history.
 
 The locking contract, the same in every function here: one transaction; the conference
-row is locked first (`select_for_update`), then the sessions whose seats are counted, in
-one query ordered by primary key; then places and seats are recounted from the rows
+row is locked first (`select_for_update(no_key=True)`), then the sessions whose seats are
+counted, in one query ordered by primary key; then places and seats are recounted from the rows
 themselves and the change is written. Because every writer takes the conference lock
 first, the writes to one conference's registrations happen one at a time and no count can
 race, while other conferences are untouched. Nothing is kept as a counter in Python or
-Redis; the unique constraints on the tables stand behind the locks.
+Redis; the unique constraints on the tables stand behind the locks. The locks are of the
+no-key kind, which an UPDATE takes: they exclude each other, but not the inserts that merely
+refer to the rows (a staff member's export record, an organiser's new session), which would
+otherwise queue behind every registration waiting for the conference.
 
 Waiting lists, for the conference and for each session with sign-up, are served in order
 (by the time the registration or booking took its status, then by id) inside the
@@ -353,7 +356,7 @@ def check_session_choice(sessions: list[Session], *, chosen: set[int], already_b
 
 
 def _lock_conference(conference_id: int) -> Conference:
-    return Conference.objects.select_for_update().get(pk=conference_id)
+    return Conference.objects.select_for_update(no_key=True).get(pk=conference_id)
 
 
 def _lock_sessions(conference: Conference, session_ids: set[int]) -> list[Session]:
@@ -361,7 +364,7 @@ def _lock_sessions(conference: Conference, session_ids: set[int]) -> list[Sessio
     if not session_ids:
         return []
     return list(
-        Session.objects.select_for_update(of=("self",))
+        Session.objects.select_for_update(of=("self",), no_key=True)
         .select_related("room")
         .filter(conference=conference, pk__in=session_ids)
         .order_by("pk")
