@@ -525,7 +525,11 @@ def report(
         f"Load average {load_before:.1f} before the run (other engineers' runs share the machine). "
         f"{args.duration} s of load, every kind at once, at {sum(kind.connections for kind in kinds)} connections; "
         f"`bench` conference of {args.sessions} sessions and {args.attendees:,} attendees "
-        f"({outcome['capacity'] - args.attendees:,} places left at the start).\n\n"
+        f"({outcome['capacity'] - args.attendees:,} places left at the start). Each kind is a wrk process of its own "
+        "with the connections shown, so its rate and latency are its own; every page was in the cache before. "
+        f"Each registration is a new logged-in user (one POST with the form's CSRF token; three in four tick a "
+        f"pre-event or workshop), from {USERS_PER_ADDRESS} users per client address in `X-Forwarded-For` "
+        "(the site trusts one proxy, the load balancer).\n\n"
         + rows
         + "\n\n"
         + outcome_table
