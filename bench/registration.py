@@ -102,8 +102,9 @@ def prepare(*, places: int, seats: int):
     return conference, pre_event
 
 
-def log_in(users: int) -> list[str]:
-    """Create the users and a logged-in session for each; their Cookie header values."""
+def log_in(users: int, *, email: str = EMAIL) -> list[str]:
+    """Create the users (`email` numbered from 1) and a logged-in session for each; their
+    Cookie header values."""
     from django.conf import settings
     from django.contrib.auth.hashers import make_password
     from django.test import Client
@@ -111,7 +112,7 @@ def log_in(users: int) -> list[str]:
     from registration.models import User
 
     password = make_password(None)
-    accounts = User.objects.bulk_create(User(email=EMAIL.format(n), password=password) for n in range(1, users + 1))
+    accounts = User.objects.bulk_create(User(email=email.format(n), password=password) for n in range(1, users + 1))
     cookies = []
     for account in accounts:
         client = Client()

@@ -196,10 +196,12 @@ class Site:
         threads: int = 2,
         headers: dict[str, str] | None = None,
         script: Path | None = None,
+        timeout: int | None = None,
     ) -> Result:
         """Load `paths` (one, or several taken in turn) with wrk for `duration` seconds after
         `warmup` seconds unmeasured. Each path must answer 2xx or 3xx once before; `script`
-        replaces the path rotation with your own wrk Lua script."""
+        replaces the path rotation with your own wrk Lua script. A response slower than
+        `timeout` seconds (wrk's default: 2) counts as a socket error instead of a latency."""
         paths = [paths] if isinstance(paths, str) else list(paths)
         headers = {**FORWARDED_HTTPS, **(headers or {})}
         for path in paths:
@@ -215,6 +217,8 @@ class Site:
                 command += ["-H", f"{name}: {value}"]
             if script:
                 command += ["-s", str(script)]
+            if timeout:
+                command += [f"--timeout={timeout}s"]
             url = self.base_url + paths[0]
             if warmup:
                 subprocess.run([*command, f"-d{warmup}s", url], capture_output=True, check=True)

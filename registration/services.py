@@ -8,7 +8,10 @@ counted, in one query ordered by primary key; then places and seats are recounte
 the rows themselves and the change is written. Because every writer takes the conference
 lock first, the writes to one conference's registrations happen one at a time and no
 count can race, while other conferences are untouched. Nothing is kept as a counter in
-Python or Redis; the unique constraints on the tables stand behind the locks.
+Python or Redis; the unique constraints on the tables stand behind the locks. The locks
+are of the no-key kind, which an UPDATE takes: they exclude each other, but not the
+inserts that merely refer to the rows (a staff member's export record, an organiser's new
+session), which would otherwise queue behind every registration waiting for the conference.
 
 Waiting lists, for the conference and for each session with sign-up, are served in order
 (by the time the registration or booking took its status, then by id) inside the
@@ -371,7 +374,7 @@ def _lock_sessions(conference: Conference, session_ids: set[int]) -> list[Sessio
     if not session_ids:
         return []
     return list(
-        Session.objects.select_for_update(of=("self",))
+        Session.objects.select_for_update(of=("self",), no_key=True)
         .select_related("room")
         .filter(conference=conference, pk__in=session_ids)
         .order_by("pk")

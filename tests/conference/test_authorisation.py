@@ -2,7 +2,8 @@
 
 Every named URL of the project must have a row (the completeness test fails otherwise), so a
 new page declares its rule when it is added: one line in RULES. The admin and allauth are
-covered by sample rows of their own.
+covered by sample rows of their own. Every row's URL also refuses a POST that lacks its CSRF
+token, for every kind of visitor, so no view writes on another site's behalf.
 """
 
 import enum
@@ -15,8 +16,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from agenda.models import Conference, Session, Speaker
-from registration.models import Registration, User
+from registration.models import Booking, ExportRecord, OutgoingEmail, Registration, RegistrationChange, User
 from tests.factories import (
+    PASSWORD,
     ConferenceFactory,
     OrganiserFactory,
     RegistrationFactory,
@@ -64,6 +66,8 @@ STAFF = Access(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
 EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
 ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORBIDDEN, OK)
 ROLES = list(Access.__dataclass_fields__)
+# What the project's views write; a POST refused for want of its CSRF token changes none of it.
+WRITTEN_BY_VIEWS = (User, Registration, Booking, RegistrationChange, OutgoingEmail, ExportRecord)
 
 
 @dataclass(frozen=True)
@@ -266,3 +270,26 @@ def test_each_kind_of_visitor_gets_what_the_rule_says(rule):
         for one, other in [("attendee", "other_attendee"), ("other_attendee", "attendee")]:
             if role == one:
                 assert world.users[other].email not in content, (path, role)
+
+
+def row_counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in WRITTEN_BY_VIEWS}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rule", RULES, ids=[f"{rule.name}-{index}" for index, rule in enumerate(RULES)])
+def test_a_post_without_a_csrf_token_is_refused_and_writes_nothing(rule):
+    world = build_world()
+    path = reverse(rule.name, kwargs=rule.kwargs(world))
+    before = row_counts()
+
+    for role in ROLES:
+        client = Client(enforce_csrf_checks=True)
+        if world.users[role]:
+            client.force_login(world.users[role])
+        # What a form on another site would send: the fields, without the token.
+        response = client.post(path, {"privacy_agreed": "on", "password": PASSWORD, "action": "cancel"})
+
+        assert response.status_code == 403, f"{rule.name} ({path}) as {role}: {response.status_code}"
+        assert "This form has expired" in body(response), (path, role)
+    assert row_counts() == before

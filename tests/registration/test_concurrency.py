@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Count, Q
 from django.db.models.signals import post_save
 from django.test import Client
@@ -21,12 +21,13 @@ from django.urls import reverse
 from agenda import services as agenda_services
 from agenda.models import Conference, Session
 from registration import selectors, services
-from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange
+from registration.models import Booking, ExportRecord, OutgoingEmail, Registration, RegistrationChange
 from tests.factories import (
     BookingFactory,
     ConferenceFactory,
     PreEventFactory,
     RegistrationFactory,
+    StaffFactory,
     UserFactory,
     attendee_details,
 )
@@ -363,3 +364,44 @@ def test_organiser_raising_pre_event_seats_while_people_register_neither_deadloc
         )
     ) == [first.pk, second.pk]
     assert holder.bookings.get().status == Booking.Status.CONFIRMED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_staff_download_is_served_while_a_registration_holds_the_conference(client):
+    """A registration holds the conference row until it commits. The download's export record
+    refers to that row; it is written at once, not after the registration (or, past the lock
+    timeout, never, with the busy page instead of the list)."""
+    conference = ConferenceFactory()
+    RegistrationFactory(conference=conference, given_name="Ana")
+    client.force_login(StaffFactory(can_export=True))
+    holding, finish = threading.Event(), threading.Event()
+
+    def register_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                services.register(
+                    UserFactory(),
+                    conference,
+                    details=attendee_details(),
+                    session_ids=[],
+                    privacy_statement=conference.privacy_statement,
+                )
+                holding.set()
+                finish.wait(timeout=30)
+        finally:
+            connection.close()
+
+    registering = threading.Thread(target=register_and_hold)
+    registering.start()
+    try:
+        assert holding.wait(timeout=30)
+        response = client.get(reverse("registration:attendees_csv", args=[conference.slug]))
+        content = b"".join(response.streaming_content).decode("utf-8-sig") if response.streaming else ""
+    finally:
+        finish.set()
+        registering.join()
+
+    assert response.status_code == 200
+    assert "Ana" in content
+    assert ExportRecord.objects.get(conference=conference).rows == 1
+    assert Registration.objects.filter(conference=conference).count() == 2
