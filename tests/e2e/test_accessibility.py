@@ -81,6 +81,7 @@ PAGES = {
     "cancel": Visit("confirmed", path("/{slug}/my-registration/cancel/")),
     "delete account": Visit("confirmed", path("/{slug}/my-registration/delete-account/")),
     "staff dashboard": Visit("staff", path("/{slug}/staff/")),
+    "staff list, invalid choices": Visit("staff", path("/{slug}/staff/attendees.csv?status=gone&registered_from=soon")),
     "403": Visit("confirmed", path("/{slug}/staff/")),
     "404": Visit(None, path("/no-such-page/")),
 }

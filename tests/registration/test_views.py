@@ -3,6 +3,7 @@ import html
 import json
 import re
 
+import lxml.html
 import pytest
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -234,6 +235,37 @@ def test_register_with_bad_input_answers_400_with_the_error_and_saves_nothing(
     assert "<script>alert(1)</script>" not in response.content.decode()
     assert not Registration.objects.exists()
     assert not OutgoingEmail.objects.exists()
+
+
+def test_register_with_errors_puts_the_summary_first_and_links_each_error_to_its_field(client, attendee):
+    conference = ConferenceFactory()
+    PreEventFactory(conference=conference)
+    data = form_data(conference, given_name="", country="XX", pre_events=["abc"])
+    del data["privacy_agreed"]
+
+    response = client.post(register_url(conference), data)
+
+    main = lxml.html.fromstring(response.content).get_element_by_id("main")
+    summary = main[0]
+    assert summary.get("class") == "error-summary"
+    assert summary.get("tabindex") == "-1"
+    links = summary.findall(".//a")
+    assert [link.get("href") for link in links] == [
+        "#id_given_name",
+        "#id_country",
+        "#id_pre_events",
+        "#id_privacy_agreed",
+    ]
+    for link in links:
+        target = main.get_element_by_id(link.get("href")[1:])
+        described_by = target.get("aria-describedby").split()
+        # Each field (or the group of pre-events) names its error, which says what the summary says.
+        error = main.get_element_by_id(f"{target.get('id')}_error")
+        assert error.get("id") in described_by
+        assert error.text_content().strip() in link.text_content()
+        if target.tag != "fieldset":
+            assert target.get("aria-invalid") == "true"
+    assert main.get_element_by_id("id_family_name").get("aria-invalid") is None
 
 
 def test_register_for_a_pre_event_of_another_conference_is_refused(client, attendee):
