@@ -181,6 +181,8 @@ LANGUAGES = [
     ("de", _("German")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and times as each language's readers write them, and the site's own format names.
+FORMAT_MODULE_PATH = ["conference.formats"]
 # Programme content in several languages (agenda/translation.py): a column per language,
 # read in the reader's language, else in the original one, the default language's, which
 # organisers always give; slugs and codes come from it too.

@@ -40,7 +40,7 @@ def window_message(conference: Conference) -> str:
 
 def _when(moment: dt.datetime, conference: Conference) -> str:
     local = timezone.localtime(moment, conference.tz)
-    return f"{formats.date_format(local, 'j F Y, H:i')} ({conference.timezone})"
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({conference.timezone})"
 
 
 def registration_for(user: User, conference: Conference) -> Registration | None:

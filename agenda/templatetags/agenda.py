@@ -11,15 +11,17 @@ register = template.Library()
 
 @register.simple_tag
 def time_range(session: Session) -> str:
-    """Start and end in the conference's time zone, machine-readable too, with the zone
-    named: 09:00–10:30 CET (the abbreviation spelled out on hover)."""
+    """Start and end in the conference's time zone, in the reader's format, machine-readable
+    too, with the zone named: 09:00–10:30 CET (the abbreviation spelled out on hover)."""
     tz = session.conference.tz
     start, end = session.start.astimezone(tz), session.end.astimezone(tz)
-    end_text = date_format(end, "H:i") if end.date() == start.date() else date_format(end, "j M H:i")
+    end_text = date_format(end, "TIME_FORMAT")
+    if end.date() != start.date():
+        end_text = f"{date_format(end, 'MONTH_DAY_FORMAT')} {end_text}"
     return format_html(
         '<time datetime="{}">{}</time>–<time datetime="{}">{}</time> <abbr title="{}">{}</abbr>',
         start.isoformat(),
-        date_format(start, "H:i"),
+        date_format(start, "TIME_FORMAT"),
         end.isoformat(),
         end_text,
         session.conference.timezone,
