@@ -120,6 +120,7 @@ def register(
             actor=user,
             details={"status": registration.status, "pre_events": pre_events},
         )
+        remember_language(user, language=registration.language)
         _announce_outcome(registration)
         _announce_seats(seated, skip={registration.pk})
     return registration
@@ -147,6 +148,8 @@ def update_details(registration: Registration, *, details: dict[str, Any], actor
             setattr(registration, field, value)
         registration.save(update_fields=[*diff, "updated_at"])
         _record(registration, Action.DETAILS_CHANGED, actor=actor, details=diff)
+        if "language" in diff and actor.pk == registration.user_id:
+            remember_language(actor, language=registration.language)
         notify(registration, "changed", extra_context={"changed_fields": [_field_label(field) for field in diff]})
     return registration
 
@@ -302,6 +305,15 @@ def move_up(registration: Registration, *, actor: User) -> Registration:
         _record(registration, Action.MOVED_UP, actor=actor, details={"position": 1})
         notify(registration, "waitlisted", extra_context={"position": 1})
     return registration
+
+
+def remember_language(user: User, *, language: str) -> None:
+    """Keep `language`, chosen on the site or for a registration's emails, as the user's own:
+    their next registration's emails default to it. One UPDATE of the user's row, only when
+    the language changes; takes no lock."""
+    if user.language != language:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
 
 
 def delete_account(user: User) -> None:

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from functools import wraps
 
 from allauth.core import ratelimit
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods
 
 from agenda.models import Conference
@@ -214,6 +216,16 @@ def delete_account(request: HttpRequest, slug: str) -> HttpResponse:
         {"conference": conference, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch (a cookie for this browser), which also keeps the choice on the
+    account of a logged-in user: their next registration's emails default to it."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.method == "POST" and request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.remember_language(request.user, language=language)
+    return response
 
 
 def _conference(slug: str) -> Conference:

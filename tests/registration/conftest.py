@@ -2,6 +2,7 @@ import uuid
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
+from django.utils import translation
 
 
 @pytest.fixture(autouse=True)
@@ -11,6 +12,13 @@ def own_cache_namespace(settings):
     default = settings.CACHES["default"]
     prefix = f"{default['KEY_PREFIX']}-{uuid.uuid4().hex}"
     settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Requests leave their language active in this thread: later tests must not read in it."""
+    yield
+    translation.deactivate()
 
 
 # Django's test server listens with a backlog of 10 connections; the bursts in

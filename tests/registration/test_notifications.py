@@ -181,7 +181,7 @@ def test_session_changed_notifies_each_confirmed_booking_with_new_time():
     email = emails[0]
     assert email.subject == f"{session.conference.name}: Changed: Cluster excellence"
     assert "“Cluster excellence”, which you booked at" in email.body_text
-    date = dateformat.format(session.start.astimezone(session.conference.tz), "j F Y")
+    date = dateformat.format(session.start.astimezone(session.conference.tz), "l j F Y")
     assert f"{date}, 11:00–12:00 (Europe/Madrid), {session.room.name}\nPreviously: {date}, 09:00\n" in email.body_text
     (event,) = Calendar.from_ical(email.attachments[0]["content"]).walk("VEVENT")[1:]
     assert (str(event["UID"]), event["SEQUENCE"]) == (session_uid(session), 1)
