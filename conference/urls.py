@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.static import serve
 
 from conference import views
+from registration import accessibility
 from registration import views as registration_views
 
 urlpatterns = [
@@ -13,6 +14,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}, name="media"),
+    # Before the conference pages: "accessibility" is a reserved word, never a conference.
+    path("accessibility/", accessibility.statement, name="accessibility"),
+    path("accessibility/report/", accessibility.report, name="accessibility_report"),
     path("", include("agenda.urls")),
     path("", include("registration.urls")),
 ]

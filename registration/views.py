@@ -33,9 +33,6 @@ from registration.exceptions import (
 from registration.forms import DeleteAccountForm, DetailsForm, PreEventsForm, RegistrationForm
 from registration.models import Registration
 
-# The allauth rate-limit action (see ACCOUNT_RATE_LIMITS) shared by every registration POST.
-RATE_LIMIT_ACTION = "registration"
-
 
 def changeable_registration(view: Callable) -> Callable:
     """Hand the view the user's own live registration (404 without one), or say why it cannot change (403)."""
@@ -52,16 +49,23 @@ def changeable_registration(view: Callable) -> Callable:
     return wrapper
 
 
-def rate_limited(view: Callable) -> Callable:
-    """Refuse POSTs beyond the per-user and per-address limits with a 429 page."""
+def limit_posts(action: str) -> Callable[[Callable], Callable]:
+    """Refuse POSTs beyond the limits of the allauth rate-limit `action` (ACCOUNT_RATE_LIMITS) with a 429 page."""
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "POST" and not ratelimit.consume(request, action=RATE_LIMIT_ACTION):
-            return render(request, "registration/rate_limited.html", status=429)
-        return view(request, *args, **kwargs)
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method == "POST" and not ratelimit.consume(request, action=action):
+                return render(request, "registration/rate_limited.html", status=429)
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+# Every registration POST counts in one limit, per user and per address.
+rate_limited = limit_posts("registration")
 
 
 @login_required

@@ -82,6 +82,9 @@ PAGES = {
     "delete account": Visit("confirmed", path("/{slug}/my-registration/delete-account/")),
     "staff dashboard": Visit("staff", path("/{slug}/staff/")),
     "staff list, invalid choices": Visit("staff", path("/{slug}/staff/attendees.csv?status=gone&registered_from=soon")),
+    "accessibility statement": Visit(None, path("/accessibility/")),
+    "report a problem": Visit(None, path("/accessibility/report/?page=/{slug}/agenda/")),
+    "report a problem, with errors": Visit("confirmed", submitted_empty("/accessibility/report/")),
     "403": Visit("confirmed", path("/{slug}/staff/")),
     "404": Visit(None, path("/no-such-page/")),
 }
