@@ -12,19 +12,22 @@ from registration.models import Booking, Registration
 from tests.conftest import log_in
 from tests.factories import VerifiedUserFactory
 
-# What a sighted keyboard user sees of the focused element: its outline, and whether the
-# centre of its first box is on screen and shows the element itself (or something inside
-# it), not something drawn over it such as a sticky header.
+# What a sighted keyboard user sees of the focused element: its outline; whether part of
+# its first box is on screen (a browser scrolls a focused text box only as far as its caret);
+# and whether the middle of that part shows the element itself (or something inside it), not
+# something drawn over it such as a sticky header.
 FOCUSED = """() => {
   const element = document.activeElement;
   const style = getComputedStyle(element);
   const box = element.getClientRects()[0];
-  const x = box && box.left + box.width / 2, y = box && box.top + box.height / 2;
-  const onTop = box && document.elementFromPoint(x, y);
+  const top = box && Math.max(box.top, 0), bottom = box && Math.min(box.bottom, innerHeight);
+  const left = box && Math.max(box.left, 0), right = box && Math.min(box.right, innerWidth);
+  const onScreen = !!box && top < bottom && left < right;
+  const onTop = onScreen && document.elementFromPoint((left + right) / 2, (top + bottom) / 2);
   return {
     element: element.outerHTML.slice(0, 120),
     outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
-    onScreen: !!box && x >= 0 && y >= 0 && x <= innerWidth && y <= innerHeight,
+    onScreen: onScreen,
     onTop: !!onTop && (onTop === element || element.contains(onTop)),
   };
 }"""
