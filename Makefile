@@ -7,7 +7,13 @@ PYTHON ?= python3
 DB_REUSE := $(if $(filter true,$(CI)),--create-db,--reuse-db)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint browser clean
+.PHONY: run test lint browser gettext messages clean
+
+# Message catalogues: `make messages` brings locale/*/LC_MESSAGES/django.po up to date with
+# the code; the .mo files the site loads are compiled from them (and never committed)
+# before the tests and `make run`.
+PO := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO := $(PO:.po=.mo)
 
 $(VENV)/.runtime: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -23,8 +29,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(MO)
 	$(PY) -m conference.devserver
+
+messages: $(VENV)/.runtime gettext
+	DEBUG=true $(PY) manage.py makemessages --no-location $(foreach po,$(PO),--locale=$(word 2,$(subst /, ,$(po))))
+
+# --check: each translation keeps the placeholders of its original.
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po | gettext
+	msgfmt --check --output-file=$@ $<
 
 # bandit checks the code that ships (pyproject.toml leaves tests out) and fails on medium or high findings.
 lint: $(VENV)/.dev
@@ -38,8 +51,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "Browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-test: lint browser node_modules/.installed
+# makemessages and compiling the catalogues need GNU gettext (msgfmt, xgettext, msgmerge).
+gettext:
+	@command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gettext; \
+	  else echo "Message catalogues need GNU gettext: sudo apt-get install gettext" >&2; exit 1; fi; }
+
+test: lint browser gettext node_modules/.installed $(MO)
 	$(PY) -m tests.services -- $(VENV)/bin/pytest -n 2 --dist loadgroup $(DB_REUSE) $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles db.sqlite3
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 $(MO)

@@ -3,8 +3,8 @@ version, language, view and its parameters. An organiser's edit raises the conte
 version (services.bump_content_version), so every key changes at once: no flush, and
 stale entries simply expire.
 
-Keys also carry a digest of the code, templates and translations that render the
-content, so a deploy that changes them starts afresh too.
+Keys also carry a digest of the code, templates, translations and date formats that
+render the content, so a deploy that changes them starts afresh too.
 
 Pages cache the programme part of their content only. The layout around it shows who is
 logged in and carries a CSRF token, so it is rendered per request (cheaply); seats left
@@ -49,6 +49,7 @@ def _release() -> str:
     sources = [
         *package.glob("**/*.py"),
         *(settings.BASE_DIR / "templates" / "agenda").glob("**/*.html"),
+        *(settings.BASE_DIR / "conference" / "formats").glob("**/*.py"),
         *(path for directory in settings.LOCALE_PATHS for path in Path(directory).glob("**/*.mo")),
     ]
     digest = hashlib.sha256()

@@ -7,8 +7,9 @@ give. Queries through the models' managers read the active language's column too
 """
 
 from django.conf import settings
+from django.db import models
 from modeltranslation.translator import TranslationOptions, register
-from modeltranslation.utils import build_localized_fieldname
+from modeltranslation.utils import build_localized_fieldname, get_language
 
 from agenda.models import Conference, Session, Speaker
 
@@ -31,3 +32,13 @@ class SessionTranslation(TranslationOptions):
 def original(field: str) -> str:
     """The column of a translated field that holds the original text: title -> title_en."""
     return build_localized_fieldname(field, settings.LANGUAGE_CODE)
+
+
+def shown_in_original(obj: models.Model, field: str) -> str | None:
+    """The language of the text a reader gets for `field` of `obj` when it is not theirs: the
+    original language, shown because theirs has no translation; None when the text is in
+    the reader's language (or empty). Pages mark such text with `lang` (WCAG 3.1.2)."""
+    language = get_language()
+    if language == settings.LANGUAGE_CODE or getattr(obj, build_localized_fieldname(field, language)):
+        return None
+    return settings.LANGUAGE_CODE if getattr(obj, field) else None

@@ -168,6 +168,8 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
     # Registration POSTs (register, change, cancel, delete the account), per user and address.
     "registration": "10/m/user,60/m/ip",
+    # Reports of accessibility problems, which land in the organisers' inbox.
+    "accessibility_report": "5/10m/ip,20/d/ip",
 }
 # The client address for those limits: behind N proxies of ours, the N-th address from the
 # right of X-Forwarded-For. 0 (direct) ignores the header, which anyone can forge.
@@ -181,6 +183,8 @@ LANGUAGES = [
     ("de", _("German")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and times as each language's readers write them, and the site's own format names.
+FORMAT_MODULE_PATH = ["conference.formats"]
 # Programme content in several languages (agenda/translation.py): a column per language,
 # read in the reader's language, else in the original one, the default language's, which
 # organisers always give; slugs and codes come from it too.
@@ -228,6 +232,9 @@ OUTBOX_RETRY_DELAY = env.float("OUTBOX_RETRY_DELAY", default=30)
 OUTBOX_SWEEP_INTERVAL = env.float("OUTBOX_SWEEP_INTERVAL", default=60)
 OUTBOX_SWEEP_GRACE = env.float("OUTBOX_SWEEP_GRACE", default=60)
 OUTBOX_SENDING_TIMEOUT = env.float("OUTBOX_SENDING_TIMEOUT", default=300)
+# Where reports of accessibility problems go (the form on /accessibility/report/); the
+# accessibility statement gives it as the address to write to.
+ACCESSIBILITY_EMAIL = env.str("ACCESSIBILITY_EMAIL", default="accessibility@localhost")
 # Confirmed attendees get a reminder this many days before the conference starts.
 REMINDER_DAYS_BEFORE = env.int("REMINDER_DAYS_BEFORE", default=3)
 

@@ -8,6 +8,11 @@ from registration.emails import compose, queue_email
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request, user, form, commit: bool = True):
+        """A new account speaks the language its owner signed up in, until they choose another."""
+        user.language = get_language() or settings.LANGUAGE_CODE
+        return super().save_user(request, user, form, commit)
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Account emails (verification, password reset ...) go through the outbox like all
         others: allauth's own texts, translated, in the language of the request, in our layout."""

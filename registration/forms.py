@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from agenda.models import Conference, Session
 from registration import selectors
 from registration.models import Registration
+from registration.validators import validate_name, validate_plain_text
 
 
 def privacy_digest(statement: str) -> str:
@@ -160,3 +161,41 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("That is not your password; enter the one you log in with."), code="wrong")
         return password
+
+
+class AccessibilityReportForm(forms.Form):
+    """A problem someone met with the site's accessibility, for the organisers to answer."""
+
+    problem = forms.CharField(
+        label=_("What is the problem?"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "What you were trying to do, what happened instead, and the browser and any assistive technology "
+            "you use, such as a screen reader or a magnifier."
+        ),
+        error_messages={"required": _("Describe the problem you met.")},
+    )
+    page = forms.CharField(
+        label=_("Address of the page (optional)"),
+        max_length=500,
+        required=False,
+        validators=[validate_plain_text],
+        help_text=_("Where you met the problem, if it was on one page."),
+    )
+    name = forms.CharField(
+        label=_("Your name (optional)"),
+        max_length=200,
+        required=False,
+        validators=[validate_name],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("Your email address"),
+        help_text=_("We reply to this address, and use it for nothing else."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": _("Enter your email address, so that we can reply."),
+            "invalid": _("Enter an email address like name@example.org."),
+        },
+    )

@@ -40,7 +40,7 @@ def window_message(conference: Conference) -> str:
 
 def _when(moment: dt.datetime, conference: Conference) -> str:
     local = timezone.localtime(moment, conference.tz)
-    return f"{formats.date_format(local, 'j F Y, H:i')} ({conference.timezone})"
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({conference.timezone})"
 
 
 def registration_for(user: User, conference: Conference) -> Registration | None:
@@ -134,9 +134,10 @@ def places_left(conference: Conference) -> int:
 
 
 def last_details(user: User) -> dict[str, Any]:
-    """The details of the user's most recent registration (any conference), to fill in the next form."""
+    """The details of the user's most recent registration (any conference), to fill in the next
+    form, with the language they chose last (on the site or in a registration) for its emails."""
     latest = Registration.objects.for_user(user).order_by("-created_at", "-pk").values(*Registration.DETAIL_FIELDS)
-    return latest.first() or {"language": user.language}
+    return {**(latest.first() or {}), "language": user.language}
 
 
 def personal_data(user: User) -> dict[str, Any]:

@@ -20,6 +20,10 @@ and hold no seat; they join their sessions' queues the moment the registration i
 
 Every outcome is written to the history (RegistrationChange) and, through
 `registration.notifications.notify`, to the outbox in the same transaction.
+
+Two writes here are about a person rather than a registration and lock nothing: the
+language they chose (remember_language) and a problem they report with the site's
+accessibility (report_accessibility_problem).
 """
 
 import datetime as dt
@@ -28,16 +32,19 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Case, CharField, Count, Exists, F, Func, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from agenda.models import Conference, Session
 from registration import selectors
+from registration.emails import compose, queue_email
 from registration.exceptions import (
     AlreadyRegistered,
     ChangesClosed,
@@ -128,6 +135,7 @@ def register(
             actor=user,
             details={"status": registration.status, "pre_events": pre_events},
         )
+        remember_language(user, language=registration.language)
         _announce_outcome(registration)
         _announce_seats(seated, skip={registration.pk})
     return registration
@@ -155,6 +163,8 @@ def update_details(registration: Registration, *, details: dict[str, Any], actor
             setattr(registration, field, value)
         registration.save(update_fields=[*diff, "updated_at"])
         _record(registration, Action.DETAILS_CHANGED, actor=actor, details=diff)
+        if "language" in diff and actor.pk == registration.user_id:
+            remember_language(actor, language=registration.language)
         notify(registration, "changed", extra_context={"changed_fields": [_field_label(field) for field in diff]})
     return registration
 
@@ -310,6 +320,50 @@ def move_up(registration: Registration, *, actor: User) -> Registration:
         _record(registration, Action.MOVED_UP, actor=actor, details={"position": 1})
         notify(registration, "waitlisted", extra_context={"position": 1})
     return registration
+
+
+def remember_language(user: User, *, language: str) -> None:
+    """Keep `language`, chosen on the site or for a registration's emails, as the user's own:
+    their next registration's emails default to it. One UPDATE of the user's row, only when
+    the language changes; takes no lock."""
+    if user.language != language:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
+
+
+def report_accessibility_problem(
+    *, problem: str, email: str, name: str = "", page: str = "", language: str, browser: str
+) -> OutgoingEmail:
+    """Queue an email to the organisers (settings.ACCESSIBILITY_EMAIL) with a problem someone
+    met with the site's accessibility: in the site's original language, which organisers
+    read, with the reporter's address to reply to. `language` is the one the reporter read
+    the site in, `browser` their User-Agent. Takes no lock."""
+    context = {
+        "problem": problem,
+        "email": email,
+        "name": name,
+        # A path on this site becomes a link the organisers can follow.
+        "page": settings.SITE_URL + page if page.startswith("/") and not page.startswith("//") else page,
+        "language": translation.get_language_info(language)["name"],
+        "browser": browser,
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Accessibility problem reported")
+        body_text, body_html = compose(
+            heading=subject,
+            content=render_to_string("emails/registration/accessibility_report_message.txt", context),
+        )
+    email_row = queue_email(
+        to=settings.ACCESSIBILITY_EMAIL,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        kind="accessibility_report",
+        language=settings.LANGUAGE_CODE,
+        reply_to=email,
+    )
+    assert email_row is not None  # no dedup key, so always queued
+    return email_row
 
 
 def delete_account(user: User) -> None:

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from functools import wraps
 
 from allauth.core import ratelimit
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods
 
 from agenda.models import Conference
@@ -31,9 +33,6 @@ from registration.exceptions import (
 from registration.forms import DeleteAccountForm, DetailsForm, PreEventsForm, RegistrationForm
 from registration.models import Registration
 
-# The allauth rate-limit action (see ACCOUNT_RATE_LIMITS) shared by every registration POST.
-RATE_LIMIT_ACTION = "registration"
-
 
 def changeable_registration(view: Callable) -> Callable:
     """Hand the view the user's own live registration (404 without one), or say why it cannot change (403)."""
@@ -50,16 +49,23 @@ def changeable_registration(view: Callable) -> Callable:
     return wrapper
 
 
-def rate_limited(view: Callable) -> Callable:
-    """Refuse POSTs beyond the per-user and per-address limits with a 429 page."""
+def limit_posts(action: str) -> Callable[[Callable], Callable]:
+    """Refuse POSTs beyond the limits of the allauth rate-limit `action` (ACCOUNT_RATE_LIMITS) with a 429 page."""
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "POST" and not ratelimit.consume(request, action=RATE_LIMIT_ACTION):
-            return render(request, "registration/rate_limited.html", status=429)
-        return view(request, *args, **kwargs)
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method == "POST" and not ratelimit.consume(request, action=action):
+                return render(request, "registration/rate_limited.html", status=429)
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+# Every registration POST counts in one limit, per user and per address.
+rate_limited = limit_posts("registration")
 
 
 @login_required
@@ -214,6 +220,16 @@ def delete_account(request: HttpRequest, slug: str) -> HttpResponse:
         {"conference": conference, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch (a cookie for this browser), which also keeps the choice on the
+    account of a logged-in user: their next registration's emails default to it."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.method == "POST" and request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.remember_language(request.user, language=language)
+    return response
 
 
 def _conference(slug: str) -> Conference:

@@ -289,7 +289,8 @@ def axe_violations(page) -> list[dict]:
     """Run axe-core's WCAG 2.2 AA rules on the current page; returns the violations."""
     if not AXE_SCRIPT.exists():
         pytest.fail("axe-core is missing: `make test` installs it with npm ci.")
-    page.add_script_tag(path=str(AXE_SCRIPT))
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_SCRIPT))
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
     return [
         {"id": v["id"], "help": v["help"], "nodes": [node["target"] for node in v["nodes"]][:5]}
@@ -310,3 +311,13 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def log_in(page, user, url: str) -> None:
+    """Give the browser a session of `user` on the site at `url`, as if they had logged in."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": url}])

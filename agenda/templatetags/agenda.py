@@ -1,25 +1,28 @@
 from django import template
 from django.utils import translation
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 
 from agenda import caching
 from agenda.models import Session, Track
+from agenda.translation import shown_in_original
 
 register = template.Library()
 
 
 @register.simple_tag
 def time_range(session: Session) -> str:
-    """Start and end in the conference's time zone, machine-readable too, with the zone
-    named: 09:00–10:30 CET (the abbreviation spelled out on hover)."""
+    """Start and end in the conference's time zone, in the reader's format, machine-readable
+    too, with the zone named: 09:00–10:30 CET (the abbreviation spelled out on hover)."""
     tz = session.conference.tz
     start, end = session.start.astimezone(tz), session.end.astimezone(tz)
-    end_text = date_format(end, "H:i") if end.date() == start.date() else date_format(end, "j M H:i")
+    end_text = date_format(end, "TIME_FORMAT")
+    if end.date() != start.date():
+        end_text = f"{date_format(end, 'MONTH_DAY_FORMAT')} {end_text}"
     return format_html(
         '<time datetime="{}">{}</time>–<time datetime="{}">{}</time> <abbr title="{}">{}</abbr>',
         start.isoformat(),
-        date_format(start, "H:i"),
+        date_format(start, "TIME_FORMAT"),
         end.isoformat(),
         end_text,
         session.conference.timezone,
@@ -50,3 +53,19 @@ def language_name(code: str) -> str:
         return translation.get_language_info(code)["name_translated"]
     except KeyError:
         return code
+
+
+@register.simple_tag
+def lang_attr(obj, field: str) -> str:
+    """` lang="en"` for the element that shows `field` of `obj`, when the reader's language
+    has no translation of it and the original is shown; nothing otherwise."""
+    language = shown_in_original(obj, field)
+    return format_html(' lang="{}"', language) if language else ""
+
+
+@register.simple_tag
+def lang_span(obj, field: str) -> str:
+    """The text of `field` of `obj` within other text: in a span naming its language when
+    it is the original, shown because the reader's language has no translation of it."""
+    language, text = shown_in_original(obj, field), getattr(obj, field)
+    return format_html('<span lang="{}">{}</span>', language, text) if language else conditional_escape(text)

@@ -140,6 +140,32 @@ def test_speaker_and_conference_content_in_the_readers_language(conference, open
     assert "Clusters across regions" in text(reader("de").get(f"/{conference.slug}/"))
 
 
+def test_original_text_on_a_page_in_another_language_names_its_language(conference, opening):
+    opening.title_es = "Apertura de la conferencia"
+    services.save_session(opening)
+    parallel = SessionFactory(conference=conference, title="Cluster clinic", start=opening.start, end=opening.end)
+    speaker = opening.speakers.get()
+    speaker.title_en, speaker.biography_en = "President of the Generalitat", "Born in Morella."
+    speaker.save()
+    services.bump_content_version(conference.pk)
+    spanish, english = reader("es"), reader("en")
+    session_page = f"/{conference.slug}/agenda/{opening.code}/"
+
+    page = main(spanish.get(session_page))
+    # The title is Spanish; the abstract, the speaker's role and the session beside it are the original English.
+    assert '<h1 class="session-title">Apertura de la conferencia</h1>' in page
+    assert '<div class="prose abstract" lang="en"><p>Welcome to Valencia' in page
+    assert '<span lang="en">President of the Generalitat</span>' in page
+    assert f'{parallel.code}/" lang="en">Cluster clinic</a>' in page
+    agenda = main(spanish.get(f"/{conference.slug}/agenda/?day=2017-11-08"))
+    assert '/" lang="en">Cluster clinic</a>' in agenda
+    assert '/">Apertura de la conferencia</a>' in agenda
+    speaker_page = main(spanish.get(f"/{conference.slug}/speakers/{speaker.code}/"))
+    assert '<div class="prose" lang="en"><p>Born in Morella.</p></div>' in speaker_page
+    # In the original language nothing needs saying.
+    assert ' lang="' not in main(english.get(session_page))
+
+
 def test_schedule_exports_in_the_readers_language(conference, opening):
     opening.title_es = "Apertura de la conferencia"
     services.save_session(opening)

@@ -7,12 +7,15 @@ import re
 import zoneinfo
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
+from django.utils.formats import get_format
 from icalendar import Calendar
 
 from agenda import services
 from agenda.models import Session, SessionSpeaker
+from conference.formats import CUSTOM_FORMATS
 from tests.agenda.conftest import build_programme, local, main, text
 from tests.factories import (
     BookingFactory,
@@ -124,7 +127,7 @@ def test_conference_page_shows_dates_venue_keynote_speakers(client, conference, 
     page = text(client.get(f"/{conference.slug}/"))
 
     assert "GROW your REGIOn" in page
-    assert "Wednesday, Nov. 8, 2017 – Thursday, Nov. 9, 2017" in page
+    assert "Wednesday 8 November 2017 – Thursday 9 November 2017" in page
     assert "Veles e Vents, Valencia" in page
     assert "Keynote speakers" in page
     assert f'<h3><a href="/{conference.slug}/speakers/puig/">Ximo Puig</a></h3>' in main(
@@ -151,7 +154,7 @@ def test_conference_page_says_when_registration_opens(client):
 
     response = client.get(f"/{conference.slug}/")
 
-    assert "Registration opens on Jan. 15, 2099, 9 a.m. (CET)." in text(response)
+    assert "Registration opens on 15 January 2099, 09:00 (CET)." in text(response)
     assert "/register/" not in main(response)
 
 
@@ -169,7 +172,7 @@ def test_agenda_shows_the_first_day_with_parallel_sessions_and_seats(client, con
     response = client.get(f"/{conference.slug}/agenda/")
     page, markup = text(response), main(response)
 
-    assert "Tuesday, Nov. 7, 2017" in page  # the pre-events' day, before the conference days
+    assert "Tuesday 7 November 2017" in page  # the pre-events' day, before the conference days
     assert "All times are in the conference's time zone, Europe/Madrid (CET)." in page
     assert page.index("Smart agrifood") < page.index("Digital clusters")  # room order
     assert "14:00 – 17:00 CET · Auditorium" in page
@@ -252,7 +255,7 @@ def test_session_page_shows_speakers_room_time_parallel_and_calendar(client, con
 
     assert response.status_code == 200
     assert '<h1 class="session-title">Digital clusters</h1>' in markup
-    assert "Tuesday, Nov. 7, 2017, 14:00 – 17:00 CET" in page
+    assert "Tuesday 7 November 2017, 14:00 – 17:00 CET" in page
     assert "Sala Mediterráneo, Veles e Vents" in page
     assert "Peter Berkowitz (Moderator)" in page
     assert "27 seats left" in page
@@ -289,7 +292,7 @@ def test_speaker_pages_list_and_detail(client, conference, programme):
     assert "Generalitat Valenciana" in listing
     assert "Born in Morella." in text(detail)
     assert "Welcome to Valencia" in text(detail)
-    assert "Wednesday, Nov. 8, 2017, 09:00 – 09:45 CET · All rooms" in text(detail)
+    assert "Wednesday 8 November 2017, 09:00 – 09:45 CET · All rooms" in text(detail)
     assert client.get(f"/{conference.slug}/speakers/nobody/").status_code == 404
 
 
@@ -368,6 +371,64 @@ def test_pages_are_cached_per_language(client, conference, programme):
 
     assert "Dienstag" in german
     assert "Tuesday" in english
+
+
+@pytest.mark.parametrize(
+    ("language", "days", "session_day", "times", "day_link"),
+    [
+        (
+            "en",
+            "Wednesday 8 November 2017 – Thursday 9 November 2017",
+            "Tuesday 7 November 2017",
+            "14:00 – 17:00",
+            "Tuesday 7 November",
+        ),
+        (
+            "es",
+            "miércoles, 8 de noviembre de 2017 – jueves, 9 de noviembre de 2017",
+            "martes, 7 de noviembre de 2017",
+            "14:00 – 17:00",
+            "martes, 7 de noviembre",
+        ),
+        (
+            "fr",
+            "mercredi 8 novembre 2017 – jeudi 9 novembre 2017",
+            "mardi 7 novembre 2017",
+            "14:00 – 17:00",
+            "mardi 7 novembre",
+        ),
+        (
+            "de",
+            "Mittwoch, 8. November 2017 – Donnerstag, 9. November 2017",
+            "Dienstag, 7. November 2017",
+            "14:00 – 17:00",
+            "Dienstag, 7. November",
+        ),
+    ],
+)
+def test_pages_write_dates_and_times_as_readers_of_the_language_do(
+    client, conference, programme, language, days, session_day, times, day_link
+):
+    client.cookies["django_language"] = language
+
+    overview = text(client.get(f"/{conference.slug}/"))
+    session = text(client.get(f"/{conference.slug}/agenda/pre-digital/"))
+    agenda = main(client.get(f"/{conference.slug}/agenda/"))
+
+    assert days in overview
+    assert f"{session_day}, {times} CET" in session
+    assert f'aria-current="date">{day_link}</a>' in agenda
+    assert '<time datetime="2017-11-07T14:00:00+01:00">14:00</time>' in agenda
+
+
+def test_every_language_has_the_sites_own_date_formats():
+    formats = {
+        (language, name): get_format(name, lang=language)
+        for language, _name in settings.LANGUAGES
+        for name in CUSTOM_FORMATS
+    }
+
+    assert [key for key, value in formats.items() if value in CUSTOM_FORMATS] == []
 
 
 def test_pages_answer_304_to_a_visitor_who_has_them(client, conference, programme):

@@ -168,6 +168,8 @@ RULES = [
         session,
     ),
     Rule("set_language", everyone(REDIRECT)),
+    Rule("accessibility", EVERYONE),
+    Rule("accessibility_report", EVERYONE),
     Rule("media", NOBODY, lambda world: {"path": "speakers/missing.jpg"}),
     Rule("media", everyone(BAD_REQUEST), lambda world: {"path": "../conference/settings.py"}),
     # allauth: a sample.

@@ -5,8 +5,10 @@ import re
 import zoneinfo
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from agenda.demo import seed_growyourregion
 from agenda.models import Session
 from tests.factories import ConferenceFactory, RoomFactory, SessionFactory, SessionSpeakerFactory
 
@@ -93,3 +95,68 @@ def test_desktop_shows_parallel_sessions_side_by_side_by_room(page, conference):
     page.get_by_role("link", name="Thursday").click()
     expect(page.get_by_role("heading", level=2, name=re.compile("Thursday"))).to_be_visible()
     expect(page.locator("main")).to_contain_text("Nothing is planned on this day yet.")
+
+
+def read_aloud(page, list_name: str) -> list[tuple[str, str, str]]:
+    """A day of the programme as the accessibility tree gives it to a screen reader: for
+    each item of the list named `list_name`, in order, the time heading it comes under, the
+    session's title and the line that says when and where."""
+    items: list[list[str]] = []
+    slot, when_indent = "", None
+    for line in page.get_by_role("list", name=list_name).aria_snapshot().splitlines():
+        indent = len(line) - len(line.lstrip())
+        node = line.strip().removeprefix("- ").removesuffix(":")
+        if node.startswith("'"):  # YAML quoting of a title with a colon in it
+            node = node[1:-1].replace("''", "'")
+        if when_indent is not None and indent <= when_indent:
+            when_indent = None
+        if heading := re.fullmatch(r'heading "(.+)" \[level=(\d)\]', node):
+            if heading[2] == "3":
+                slot = heading[1]
+            else:
+                items.append([slot, heading[1], ""])
+        elif node == "paragraph" and items and not items[-1][2]:
+            when_indent = indent  # the first paragraph with parts after a title: time and room
+        elif when_indent is not None:
+            items[-1][2] += node.split(": ", 1)[1] if ": " in node else ""
+    return [tuple(item) for item in items]
+
+
+def test_screen_reader_reads_each_day_as_a_list_in_time_order_with_time_and_room(page, transactional_db):
+    _past, conference = seed_growyourregion(today=timezone.localdate())
+    eve = conference.start_date - dt.timedelta(days=1)
+
+    # On a wide screen, where the pre-events stand side by side under their rooms' names.
+    page.goto(f"/{conference.slug}/agenda/?day={eve}")
+    heading = page.get_by_role("heading", level=2).first.inner_text()
+    expect(page.locator(".room-heads")).to_be_visible()
+    assert read_aloud(page, heading) == [
+        (
+            "14:00",
+            "Cross-sectoral value chains: connecting specialised ecosystems",
+            "14:00–17:30CET · Sala Mediterrània",
+        ),
+        (
+            "14:00",
+            "European Strategic Cluster Partnerships: going international together",
+            "14:00–17:30CET · Sala Albufera",
+        ),
+        (
+            "14:00",
+            "Smart specialisation in practice: the industrial modernisation partnerships",
+            "14:00–17:30CET · Sala Túria",
+        ),
+        ("14:00", "Scaling up SMEs through clusters and intermediaries", "14:00–17:30CET · Sala Malva-rosa"),
+        ("14:00", "Interreg Europe: learning from cluster policy across regions", "14:00–17:30CET · Sala del Port"),
+    ]
+
+    page.goto(f"/{conference.slug}/agenda/?day={conference.start_date}")
+    day = read_aloud(page, page.get_by_role("heading", level=2).first.inner_text())
+    expected = Session.objects.filter(conference=conference, start__date=conference.start_date).order_by(
+        "start", "room__position"
+    )
+    assert [title for _slot, title, _when in day] == [session.title for session in expected]
+    starts = [slot for slot, _title, _when in day]
+    assert starts == sorted(starts)
+    for slot, _title, when in day:
+        assert re.fullmatch(rf"{slot}–\d\d:\d\dCET · (Auditorium|Sala Mediterrània|All rooms)", when), when

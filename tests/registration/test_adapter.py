@@ -3,7 +3,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 
-from registration.models import OutgoingEmail
+from registration.models import OutgoingEmail, User
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +48,14 @@ def test_password_reset_for_unknown_address_goes_through_outbox(client):
     email = OutgoingEmail.objects.get()
     assert (email.kind, email.to) == ("account_unknown_account", "nobody@example.eu")
     assert "<h1>Unknown Account</h1>" in email.body_html
+
+
+def test_signup_keeps_the_language_the_person_signed_up_in(client):
+    client.post(
+        "/accounts/signup/",
+        {"email": "nuevo@example.es", "password1": "Klastry-2017-Valencia", "password2": "Klastry-2017-Valencia"},
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+
+    assert User.objects.get(email="nuevo@example.es").language == "es"
+    assert OutgoingEmail.objects.get().language == "es"

@@ -75,7 +75,7 @@ def test_notify_renders_in_attendees_language_and_conference_time_zone():
     assert '<html lang="es" dir="ltr">' in email.body_html
     assert "15 de marzo de 2027" in email.body_html
     # The attendee's language applied to their email only.
-    assert notify(RegistrationFactory(conference=conference), "confirmed").body_text.count("March 15, 2027") == 2
+    assert notify(RegistrationFactory(conference=conference), "confirmed").body_text.count("15 March 2027") == 2
 
 
 def test_notify_escapes_what_people_typed_in_html_only():
@@ -212,8 +212,8 @@ def test_session_changed_notifies_each_confirmed_booking_with_new_time():
     email = emails[0]
     assert email.subject == f"{session.conference.name}: Changed: Cluster excellence"
     assert "“Cluster excellence”, which you booked at" in email.body_text
-    date = dateformat.format(session.start.astimezone(session.conference.tz), "N j, Y")
-    assert f"{date}, 11 a.m.–noon (Europe/Madrid), {session.room.name}\nPreviously: {date}, 9 a.m.\n" in email.body_text
+    date = dateformat.format(session.start.astimezone(session.conference.tz), "l j F Y")
+    assert f"{date}, 11:00–12:00 (Europe/Madrid), {session.room.name}\nPreviously: {date}, 09:00\n" in email.body_text
     (event,) = Calendar.from_ical(email.attachments[0]["content"]).walk("VEVENT")[1:]
     assert (str(event["UID"]), event["SEQUENCE"]) == (session_uid(session), 1)
 

@@ -3,6 +3,7 @@ import html
 import json
 import re
 
+import lxml.html
 import pytest
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from registration import services
+from registration.emails import build_message
 from registration.forms import privacy_digest
 from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange, User
 from tests.factories import (
@@ -234,6 +236,37 @@ def test_register_with_bad_input_answers_400_with_the_error_and_saves_nothing(
     assert "<script>alert(1)</script>" not in response.content.decode()
     assert not Registration.objects.exists()
     assert not OutgoingEmail.objects.exists()
+
+
+def test_register_with_errors_puts_the_summary_first_and_links_each_error_to_its_field(client, attendee):
+    conference = ConferenceFactory()
+    PreEventFactory(conference=conference)
+    data = form_data(conference, given_name="", country="XX", pre_events=["abc"])
+    del data["privacy_agreed"]
+
+    response = client.post(register_url(conference), data)
+
+    main = lxml.html.fromstring(response.content).get_element_by_id("main")
+    summary = main[0]
+    assert summary.get("class") == "error-summary"
+    assert summary.get("tabindex") == "-1"
+    links = summary.findall(".//a")
+    assert [link.get("href") for link in links] == [
+        "#id_given_name",
+        "#id_country",
+        "#id_pre_events",
+        "#id_privacy_agreed",
+    ]
+    for link in links:
+        target = main.get_element_by_id(link.get("href")[1:])
+        described_by = target.get("aria-describedby").split()
+        # Each field (or the group of pre-events) names its error, which says what the summary says.
+        error = main.get_element_by_id(f"{target.get('id')}_error")
+        assert error.get("id") in described_by
+        assert error.text_content().strip() in link.text_content()
+        if target.tag != "fieldset":
+            assert target.get("aria-invalid") == "true"
+    assert main.get_element_by_id("id_family_name").get("aria-invalid") is None
 
 
 def test_register_for_a_pre_event_of_another_conference_is_refused(client, attendee):
@@ -544,3 +577,59 @@ def test_delete_account_needs_the_password_then_erases_and_logs_out(client, atte
     assert (registration.user, registration.family_name, registration.status) == (None, "", Status.CANCELLED)
     assert "Your account is deleted and your personal data erased." in text(response)
     assert "Log in" in text(response)
+
+
+# Languages
+
+
+def chosen_language(response) -> str:
+    """The language selected in a form's "language for emails" list."""
+    return lxml.html.fromstring(response.content).get_element_by_id("id_language").value
+
+
+def test_language_switch_is_kept_on_the_account_of_a_logged_in_user(client, attendee):
+    response = client.post("/i18n/setlang/", {"language": "de", "next": "/"})
+
+    assert response.status_code == 302
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "de"
+    attendee.refresh_from_db()
+    assert attendee.language == "de"
+    assert chosen_language(client.get(register_url(ConferenceFactory()))) == "de"
+
+
+def test_language_switch_keeps_nothing_for_a_visitor_or_an_unknown_language(client, attendee):
+    client.post("/i18n/setlang/", {"language": "xx", "next": "/"})
+    Client().post("/i18n/setlang/", {"language": "fr", "next": "/"})
+
+    attendee.refresh_from_db()
+    assert attendee.language == "en"
+
+
+def test_language_chosen_for_a_registration_is_the_next_ones_default(client, attendee):
+    client.post(register_url(ConferenceFactory()), form_data(ConferenceFactory(), language="fr"))
+    first = Registration.objects.get()
+
+    client.post(register_url(first.conference), form_data(first.conference, language="fr"))
+    attendee.refresh_from_db()
+
+    assert (first.language, attendee.language) == ("fr", "fr")
+    assert chosen_language(client.get(register_url(ConferenceFactory()))) == "fr"
+
+
+def test_attendee_who_reads_german_gets_her_emails_in_german(client, attendee):
+    conference = ConferenceFactory(start_date=dt.date(2099, 11, 11), end_date=dt.date(2099, 11, 12))
+    workshop = PreEventFactory(conference=conference, title="Cluster excellence clinic")
+    client.post("/i18n/setlang/", {"language": "de", "next": register_url(conference)})
+    form = client.get(register_url(conference))
+    assert '<html lang="de">' in form.content.decode()
+
+    client.post(register_url(conference), form_data(conference, sessions=[workshop], language=chosen_language(form)))
+
+    registration = Registration.objects.get()
+    email = OutgoingEmail.objects.get(registration=registration, kind="confirmed")
+    assert (registration.language, email.language) == ("de", "de")
+    assert build_message(email).message()["Content-Language"] == "de"
+    # Dates as German readers write them, Django's German weekday and month names among them.
+    assert "11. November 2099 – 12. November 2099" in email.body_text
+    assert "- Cluster excellence clinic: Mittwoch, 11. November 2099, 09:00–10:00 (Europe/Madrid)" in email.body_text
+    assert '<html lang="de" dir="ltr">' in email.body_html

@@ -1,0 +1,3 @@
+# Django's German formats ("8. November 2017", "14:00"), and ours in the same style.
+WEEKDAY_DATE_FORMAT = "l, j. F Y"
+WEEKDAY_MONTH_DAY_FORMAT = "l, j. F"
