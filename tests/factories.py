@@ -4,6 +4,7 @@ import zoneinfo
 import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Permission
+from django.db.models import Max
 from django.utils import timezone
 
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
@@ -137,7 +138,10 @@ class RegistrationFactory(factory.django.DjangoModelFactory):
 
     conference = factory.SubFactory(ConferenceFactory)
     user = factory.SubFactory(UserFactory)
-    number = factory.Sequence(lambda n: n + 1)
+    # The next number in the conference, as the registration service gives it.
+    number = factory.LazyAttribute(
+        lambda o: (Registration.objects.filter(conference=o.conference).aggregate(last=Max("number"))["last"] or 0) + 1
+    )
     status = Registration.Status.CONFIRMED
     given_name = "Elźbieta"
     family_name = factory.Sequence(lambda n: f"Bieńkowska {n}")

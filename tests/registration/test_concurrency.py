@@ -89,6 +89,11 @@ def all_at_once(browsers: list[Browser], act) -> list:
         return list(pool.map(run, range(len(browsers))))
 
 
+# The bursts open some fifty database connections each: two at once in parallel test
+# processes would pass PostgreSQL's default limit of 100, so they share one process.
+pytestmark = pytest.mark.xdist_group("bursts")
+
+
 @pytest.fixture(autouse=True)
 def patient_lock_waits(monkeypatch):
     """Connections opened during these tests wait up to a minute for a row lock, not the

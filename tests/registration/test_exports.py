@@ -463,7 +463,10 @@ def test_attendee_csv_records_who_exported_what_and_how_many_rows(client, export
 
 
 def test_interrupted_download_is_recorded_as_unfinished_with_the_rows_sent(rf, exporter, conference):
-    Registration.objects.bulk_create(RegistrationFactory.build_batch(600, conference=conference, user=None))
+    registrations = RegistrationFactory.build_batch(600, conference=conference, user=None)
+    for number, registration in enumerate(registrations, start=1):
+        registration.number = number
+    Registration.objects.bulk_create(registrations)
     request = rf.get(attendees_url(conference))
     request.user = exporter
     response = staff.attendees_csv(request, slug=conference.slug)
