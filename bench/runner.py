@@ -23,6 +23,8 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from conference.devserver import postgres_ready
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
 LOGS = ROOT / "bench" / "results"
@@ -273,6 +275,8 @@ def running_site(
     gunicorn on a free port until the block ends."""
     port = free_port()
     env = production_env(port=port)
+    if not postgres_ready(env["DATABASE_URL"]):  # creates the database when it is missing
+        sys.exit("bench: PostgreSQL at DATABASE_URL does not answer.")
     manage(env, "migrate", "--no-input")
     seed_seconds = None
     if seed:
