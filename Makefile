@@ -7,7 +7,7 @@ PYTHON ?= python3
 DB_REUSE := $(if $(filter true,$(CI)),--create-db,--reuse-db)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint browser gettext messages clean
+.PHONY: run test quick lint browser gettext messages clean
 
 # Message catalogues: `make messages` brings locale/*/LC_MESSAGES/django.po up to date with
 # the code; the .mo files the site loads are compiled from them (and never committed)
@@ -16,6 +16,9 @@ PO := $(wildcard locale/*/LC_MESSAGES/django.po)
 MO := $(PO:.po=.mo)
 
 $(VENV)/.runtime: requirements.txt
+	@test -d $(VENV) || $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+	  echo "The project needs Python 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)." \
+	       "Install python3.11 and run: make PYTHON=python3.11 ..." >&2; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -59,6 +62,11 @@ gettext:
 
 test: lint browser gettext node_modules/.installed $(MO)
 	$(PY) -m tests.services -- $(VENV)/bin/pytest -n 2 --dist loadgroup $(DB_REUSE) $(PYTEST_ARGS)
+
+# The inner loop: every test but the slow ones (browser, gunicorn, Celery workers, failover,
+# bursts), no lint. `make test` still runs everything.
+quick: $(VENV)/.dev $(MO)
+	$(PY) -m tests.services -- $(VENV)/bin/pytest -n 2 --reuse-db -m "not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3 $(MO)

@@ -1,8 +1,8 @@
 """The programme in the frab schedule format (schedule.xml and schedule.json), which
 Giggity, EventFahrplan, ConfClerk and other conference apps read.
 
-Valid against the published schemas (see ../shared/schemas), and careful with what they
-let through but apps choke on: durations as HH:MM, a numeric id and a guid for every
+Valid against the published schemas (a copy is kept in tests/agenda/schemas), and careful
+with what they let through but apps choke on: durations as HH:MM, a numeric id and a guid for every
 person, ids that stay the same when a session moves, acronyms both schemas accept, and
 UTC offsets on every date and time.
 """

@@ -306,11 +306,19 @@ def first_link(message: EmailMessage) -> str:
     return match.group(0)
 
 
+# Fixtures that start real processes (a browser, gunicorn, Celery workers, a live server,
+# PostgreSQL or Redis of a test's own): the tests that use them are `slow`, and
+# `make quick` leaves them out.
+REAL_PROCESSES = {"browser", "live_server", "celery_worker", "start_worker", "production_server", "broker"}
+
+
 def pytest_collection_modifyitems(items) -> None:
-    # Browser tests share one worker, and so one browser, under pytest-xdist.
     for item in items:
+        # Browser tests share one worker, and so one browser, under pytest-xdist.
         if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.xdist_group("browser"))
+        if REAL_PROCESSES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
 
 
 def log_in(page, user, url: str) -> None:

@@ -24,7 +24,8 @@ HTTPS = {"X-Forwarded-Proto": "https"}
 
 
 class ProductionServer:
-    """gunicorn with `conference.settings` and DEBUG off, against the given services."""
+    """gunicorn with the production settings (`tests.production_settings`) and DEBUG off,
+    against the given services."""
 
     def __init__(self, *, database_url: str, redis_url: str, workers: int = 2) -> None:
         self.port = free_port()
@@ -34,11 +35,11 @@ class ProductionServer:
         inherited = {
             key: value
             for key, value in os.environ.items()
-            if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "TEST_RUN_ID", "EMAIL_URL"}
+            if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "EMAIL_URL"}
         }
         self.env = {
             **inherited,
-            "DJANGO_SETTINGS_MODULE": "conference.settings",
+            "DJANGO_SETTINGS_MODULE": "tests.production_settings",
             "DEBUG": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",

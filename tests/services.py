@@ -5,16 +5,23 @@ one does not answer but its binaries exist, starts a throwaway instance on a fre
 for the length of the command. Where neither is possible it fails loudly: the suite
 never runs without the real services.
 
+Every run has an id (TEST_RUN_ID) that its cache keys and Celery queues carry; in CI its
+test databases carry it too. When the command ends, whatever it exited with, the run's
+keys, queues and (in CI) databases are removed, so that runs side by side on one
+PostgreSQL and one Redis neither meet nor leave anything behind.
+
     python -m tests.services -- pytest ...
 """
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -157,10 +164,56 @@ def throwaway_redis():
         server.stop()
 
 
+def drop_run_databases(database_url: str, run_id: str) -> list[str]:
+    """Drop the test databases named for this run (pytest-xdist adds a suffix per worker)."""
+    import psycopg2
+
+    parts = urlsplit(database_url)
+    admin = psycopg2.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        dbname="postgres",
+    )
+    admin.autocommit = True
+    with closing(admin), admin.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [f"test_conference_{run_id}%"])
+        names = [name for (name,) in cursor.fetchall()]
+        for name in names:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return names
+
+
+def delete_run_keys(redis_url: str, run_id: str) -> int:
+    """Delete the run's cache keys, Celery queues and kombu bindings: each carries `test-<run id>`."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"*test-{run_id}*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+    client.close()
+    return len(keys)
+
+
+def clean_up(env: dict) -> None:
+    run_id = env["TEST_RUN_ID"]
+    try:
+        dropped = drop_run_databases(env["DATABASE_URL"], run_id)
+        deleted = delete_run_keys(env["REDIS_URL"], run_id)
+    except Exception as error:  # a failed clean-up must not hide the run's result
+        print(f"services: could not clean up after run {run_id}: {error}", file=sys.stderr, flush=True)
+        return
+    print(f"services: run {run_id} cleaned up ({len(dropped)} databases, {deleted} Redis keys)", flush=True)
+
+
 def main(command: list[str]) -> int:
     if not command:
         sys.exit("usage: python -m tests.services -- COMMAND ...")
     env = dict(os.environ)
+    env.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:12])
+    if env.get("CI") == "true":
+        env.setdefault("TEST_DATABASE_ID", env["TEST_RUN_ID"])
     with ExitStack() as stack:
         env.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
         if not answers(env["DATABASE_URL"]):
@@ -168,7 +221,13 @@ def main(command: list[str]) -> int:
         env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
         if not answers(env["REDIS_URL"]):
             env["REDIS_URL"] = stack.enter_context(throwaway_redis())
-        return subprocess.call(command, env=env)
+        stack.callback(clean_up, env)
+        process = subprocess.Popen(command, env=env)
+        # Ctrl-C reaches the command too (one process group) and SIGTERM is passed on to it:
+        # either way the command ends first and the clean-up runs after it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, lambda signum, frame: process.terminate())
+        return process.wait()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Test settings: the real PostgreSQL and Redis, never a fallback."""
 
+import hashlib
 import os
 import uuid
+from pathlib import Path
 
 # Settings refuse a missing key with DEBUG off, as tests run; this one never leaves the suite.
 os.environ.setdefault("SECRET_KEY", "test-" + "k" * 60)
@@ -22,6 +24,13 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not REDI
 TEST_RUN_ID = os.environ["TEST_RUN_ID"] + os.environ.get("PYTEST_XDIST_WORKER", "")
 CACHES["default"]["KEY_PREFIX"] = f"test-{TEST_RUN_ID}"
 CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_RUN_ID}"
+# The test database is this checkout's, kept between local runs (--reuse-db), unless the
+# run names its own (CI: one per run, dropped at its end by tests.services). Either way two
+# checkouts, or two CI runs, on one PostgreSQL never share a database; pytest-xdist adds
+# its worker's name.
+CHECKOUT_ID = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:10]
+TEST_DATABASE_ID = os.environ.get("TEST_DATABASE_ID") or CHECKOUT_ID
+DATABASES["default"]["TEST"] = {"NAME": f"test_conference_{TEST_DATABASE_ID}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # In-process mail stays in memory; worker processes started by the harness send over

@@ -1,6 +1,5 @@
 import datetime as dt
 import html
-import os
 import re
 import zoneinfo
 from pathlib import Path
@@ -17,10 +16,8 @@ from tests.factories import (
     TrackFactory,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-# ../shared/schemas beside the repository, as in CI; a checkout elsewhere (a git
-# worktree) points SCHEDULE_SCHEMAS at it.
-SCHEMAS = Path(os.environ.get("SCHEDULE_SCHEMAS", ROOT.parent / "shared" / "schemas"))
+# The published frab schemas, kept with the tests (schemas/README.md says where from).
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 
 def main(response) -> str:
@@ -89,6 +86,4 @@ def conference(db):
 
 @pytest.fixture
 def schemas() -> Path:
-    if not (SCHEMAS / "schedule.xml.xsd").exists():
-        pytest.fail(f"The frab schemas are missing from {SCHEMAS}: set SCHEDULE_SCHEMAS to ../shared/schemas.")
     return SCHEMAS

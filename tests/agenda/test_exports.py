@@ -1,5 +1,5 @@
 """schedule.xml and schedule.json: valid against the published frab schemas, and free of
-what the schemas let through but apps choke on (../shared/schemas/README.md)."""
+what the schemas let through but apps choke on (schemas/README.md)."""
 
 import datetime as dt
 import json

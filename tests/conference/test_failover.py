@@ -20,7 +20,7 @@ from tests.production import HTTPS, HttpClient, ProductionServer
 from tests.services import ThrowawayPostgres, ThrowawayRedis
 
 # Both tests share one site, so they run in one process.
-pytestmark = pytest.mark.xdist_group("failover")
+pytestmark = [pytest.mark.xdist_group("failover"), pytest.mark.slow]
 
 EMAIL = "agnieszka@example.pl"
 OUTAGE_SECONDS = 5

@@ -91,7 +91,7 @@ def all_at_once(browsers: list[Browser], act) -> list:
 
 # The bursts open some fifty database connections each: two at once in parallel test
 # processes would pass PostgreSQL's default limit of 100, so they share one process.
-pytestmark = pytest.mark.xdist_group("bursts")
+pytestmark = [pytest.mark.xdist_group("bursts"), pytest.mark.slow]
 
 
 @pytest.fixture(autouse=True)
