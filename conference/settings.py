@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "csp",
     "django_countries",
+    "accounts",
     "agenda",
     "registration",
 ]

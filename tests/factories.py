@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.models import Team
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
 from registration.models import Booking, Registration, User
 
@@ -56,6 +57,27 @@ class StaffFactory(VerifiedUserFactory):
 class OrganiserFactory(VerifiedUserFactory):
     is_staff = True
     is_superuser = True
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    """A team; `conferences=[...]` and `members=[...]` set who runs what, and each
+    `can_...=True` a permission."""
+
+    class Meta:
+        model = Team
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+    @factory.post_generation
+    def conferences(self, create: bool, extracted, **kwargs) -> None:
+        if create and extracted:
+            self.conferences.set(extracted)
+
+    @factory.post_generation
+    def members(self, create: bool, extracted, **kwargs) -> None:
+        if create and extracted:
+            self.members.set(extracted)
 
 
 class ConferenceFactory(factory.django.DjangoModelFactory):
