@@ -10,7 +10,7 @@ Pages cache the programme part of their content only. The layout around it shows
 logged in and carries a CSRF token, so it is rendered per request (cheaply); seats left
 move with every registration, so the cached HTML holds a marker where they go and each
 request fills them from one uncached aggregate query over the sessions the page shows
-(selectors.seats_left).
+(agenda.seats, which registration counts).
 
 Validators: exports have an ETag and a Last-Modified (the conference's `updated_at`,
 moved with each version). Pages have an ETag only, over everything they show (the cached
@@ -36,7 +36,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from agenda import selectors
+from agenda import seats
 from agenda.models import Conference, Session
 
 # Keys change with every edit, so entries only need to outlive a quiet day.
@@ -112,7 +112,7 @@ def page_response(
     is rendered per request and so must be small and part of the ETag."""
     fragment = cache.get_or_set(key, build, TIMEOUT)
     # Only the sessions this page shows: a booking elsewhere changes neither its seats nor its ETag.
-    left = selectors.seats_left(marked_sessions(fragment.html))
+    left = seats.seats_left(marked_sessions(fragment.html))
     user = request.user
     etag = _etag(
         key,

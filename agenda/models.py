@@ -1,15 +1,17 @@
+import datetime as dt
 import uuid
 import zoneinfo
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.db.models.lookups import In
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -140,13 +142,73 @@ class Conference(TranslatedModel):
         return zoneinfo.ZoneInfo(self.timezone)
 
     @property
-    def is_registration_open(self) -> bool:
+    def starts_at(self) -> dt.datetime:
+        """Midnight of the first day, in the conference's time zone."""
+        return dt.datetime.combine(self.start_date, dt.time.min, tzinfo=self.tz)
+
+    @property
+    def has_started(self) -> bool:
+        return timezone.now() >= self.starts_at
+
+    @property
+    def has_ended(self) -> bool:
+        return timezone.localdate(timezone=self.tz) > self.end_date
+
+    @property
+    def registration_state(self) -> "RegistrationState":
+        """Where registration stands now, and what the pages say about it: the one place
+        that decides whether the conference takes registrations."""
         now = timezone.now()
         if self.is_cancelled or not self.is_published:
-            return False
+            return RegistrationState(RegistrationState.UNAVAILABLE, _("This conference does not take registrations."))
+        if self.has_ended:
+            return RegistrationState(RegistrationState.OVER, _("This conference has taken place."))
         if self.registration_opens and now < self.registration_opens:
-            return False
-        return not (self.registration_closes and now >= self.registration_closes)
+            return RegistrationState(
+                RegistrationState.UPCOMING,
+                _("Registration opens on %(when)s.") % {"when": self._moment(self.registration_opens)},
+            )
+        if self.registration_closes and now >= self.registration_closes:
+            return RegistrationState(
+                RegistrationState.CLOSED,
+                _("Registration closed on %(when)s.") % {"when": self._last_moment(self.registration_closes)},
+            )
+        if self.registration_closes:
+            return RegistrationState(
+                RegistrationState.OPEN,
+                _("Registration is open until %(when)s.") % {"when": self._last_moment(self.registration_closes)},
+            )
+        return RegistrationState(RegistrationState.OPEN, _("Registration is open."))
+
+    def _moment(self, moment: dt.datetime) -> str:
+        """A moment as the conference's readers say it: its date and time in its zone, zone named."""
+        local = timezone.localtime(moment, self.tz)
+        return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({self.timezone})"
+
+    def _last_moment(self, closes: dt.datetime) -> str:
+        """The last minute before `closes`, which readers take for the end of a window: a
+        window closing at 00:00 on the 9th is open "until the 8th, 23:59", not "the 9th, 00:00"."""
+        return self._moment(
+            closes - dt.timedelta(minutes=1) if timezone.localtime(closes, self.tz).time() == dt.time.min else closes
+        )
+
+
+@dataclass(frozen=True)
+class RegistrationState:
+    """Whether a conference takes registrations now (`state`), and the sentence that says so."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+    OVER = "over"
+    UNAVAILABLE = "unavailable"
+
+    state: str
+    message: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.OPEN
 
 
 class Room(models.Model):
@@ -213,7 +275,14 @@ class Speaker(TranslatedModel):
     organisation = models.CharField(_("organisation"), max_length=200, blank=True)
     country = CountryField(_("country"), blank=True)
     biography = models.TextField(_("biography"), blank=True)
-    photo = models.ImageField(_("photo"), upload_to="speakers/", blank=True)
+    photo = models.ImageField(
+        _("photo"),
+        upload_to="speakers/",
+        blank=True,
+        # Served as they are by the web server: only the image types browsers show inline.
+        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"])],
+        help_text=_("A JPEG, PNG or WebP image."),
+    )
     guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     class Meta:
@@ -232,8 +301,13 @@ class Speaker(TranslatedModel):
 
 
 class SessionQuerySet(models.QuerySet):
-    def published(self):
-        return self.filter(conference__is_published=True)
+    def with_sign_up(self):
+        """Sessions of the kinds attendees book a seat on, whatever their status."""
+        return self.filter(kind__in=Session.BOOKABLE_KINDS)
+
+    def bookable(self):
+        """Sessions attendees can book now: of a kind with sign-up, and not cancelled."""
+        return self.with_sign_up().filter(status=Session.Status.CONFIRMED)
 
 
 class Session(TranslatedModel):
@@ -304,6 +378,25 @@ class Session(TranslatedModel):
                 violation_error_message=_("A session must end after it starts."),
             ),
             models.UniqueConstraint(fields=["conference", "code"], name="session_code_unique_per_conference"),
+            # The choices, in the database too (a test keeps the lists equal to them).
+            models.CheckConstraint(condition=Q(status__in=["confirmed", "cancelled"]), name="session_status_valid"),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "keynote",
+                        "plenary",
+                        "panel",
+                        "pre_event",
+                        "workshop",
+                        "discussion",
+                        "voting",
+                        "bilateral",
+                        "break",
+                        "networking",
+                    ]
+                ),
+                name="session_kind_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(capacity__isnull=True) | Q(capacity__gt=0),
                 name="session_capacity_positive",

@@ -5,12 +5,11 @@ Each runs a fixed number of queries, whatever the number of sessions.
 
 import datetime
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -136,28 +135,6 @@ def load_programme(conference: Conference) -> Programme:
         .order_by("start", "room__position", "room__name", "title")
     )
     return Programme(conference, sessions)
-
-
-def seats_left(session_ids: Collection[int]) -> dict[int, int]:
-    """Seats left on those of the given sessions that need sign-up, are confirmed and have
-    a capacity, in one query (none for no sessions): the capacity (or the room's) less the
-    confirmed bookings. Never cached: it moves with every registration, and the programme
-    cache must not."""
-    if not session_ids:
-        return {}
-    rows = (
-        Session.objects.filter(pk__in=session_ids, kind__in=Session.BOOKABLE_KINDS, status=Session.Status.CONFIRMED)
-        .annotate(
-            seats=Coalesce("capacity", "room__capacity"),
-            # Bookings belong to registration, which the agenda does not import: the reverse
-            # relation and the status value are enough to count them.
-            taken=Count("bookings", filter=Q(bookings__status="confirmed")),
-        )
-        .filter(seats__isnull=False)
-        .order_by()
-        .values_list("pk", "seats", "taken")
-    )
-    return {pk: max(seats - taken, 0) for pk, seats, taken in rows}
 
 
 @dataclass(frozen=True)

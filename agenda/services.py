@@ -1,7 +1,9 @@
 """Every organiser's write to the programme goes through here, so each one raises the
 conference's content version (which makes the cached pages and exports stale at once),
-each move or cancellation of a session is announced with `session_changed`, and more
-places or seats with `capacity_raised`.
+and each change that reaches attendees is announced (agenda/events.py lists who acts on
+it): a moved, re-roomed or cancelled session as SESSION_CHANGED (registration emails the
+people booked on it), more places or seats as CAPACITY_RAISED (registration gives them to
+those waiting, in order, and emails them).
 
 Lock order, the same as registration's (registration/services.py): the conference row
 first, then sessions by primary key. Each function here starts with
@@ -16,9 +18,9 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 from modeltranslation.utils import get_translation_fields
 
+from agenda import events
 from agenda.exceptions import NotABreak, SpansAllRooms
 from agenda.models import Conference, Room, Session, SessionSpeaker
-from agenda.signals import capacity_raised, session_changed
 from agenda.translation import original
 
 # What people booked on a session are told about.
@@ -47,7 +49,8 @@ def save_conference(conference: Conference) -> Conference:
 
     Locks the stored row first and reads its places, cancellation and content version
     under the lock (the version an edit form loaded may be stale; it is never written
-    back). Sends `capacity_raised` when the places rose or a cancellation was called off.
+    back). Announces CAPACITY_RAISED when the places rose or a cancellation was called off
+    (registration then promotes those waiting and emails them).
     """
     previous = (
         Conference.objects.select_for_update(no_key=True)
@@ -66,7 +69,7 @@ def save_conference(conference: Conference) -> Conference:
         and not conference.is_cancelled
         and (previous["is_cancelled"] or _rose(previous["capacity"], conference.capacity))
     ):
-        capacity_raised.send(sender=Conference, conference_id=conference.pk)
+        events.announce(events.CAPACITY_RAISED, conference_id=conference.pk)
     return conference
 
 
@@ -74,9 +77,9 @@ def save_conference(conference: Conference) -> Conference:
 def save_room(room: Room) -> Room:
     """Save an organiser's new or changed room.
 
-    Locks the conference row, then the stored room to compare against it; sends
-    `capacity_raised` when the room's capacity rose (sessions without seats of their own
-    take the room's).
+    Locks the conference row, then the stored room to compare against it; announces
+    CAPACITY_RAISED when the room's capacity rose (sessions without seats of their own
+    take the room's; registration then seats those waiting and emails them).
     """
     bump_content_version(room.conference_id)
     previous = (
@@ -86,7 +89,7 @@ def save_room(room: Room) -> Room:
     )
     room.save()
     if _rose(previous, room.capacity):
-        capacity_raised.send(sender=Room, conference_id=room.conference_id)
+        events.announce(events.CAPACITY_RAISED, conference_id=room.conference_id)
     return room
 
 
@@ -95,10 +98,10 @@ def save_session(session: Session) -> Session:
     """Save an organiser's new or changed session.
 
     Locks the conference row, then the stored session to compare against it: a change to
-    what calendars show raises `sequence`; a change of start, end, room or status sends
-    `session_changed` (inside this transaction, so listeners write in it) with
+    what calendars show raises `sequence`; a change of start, end, room or status is
+    announced as SESSION_CHANGED (registration emails the people booked on it) with
     `changes={field: (old, new)}`; more seats on a session with sign-up (its own number,
-    or a roomier room) send `capacity_raised`. Clashes are not refused here;
+    or a roomier room) as CAPACITY_RAISED (registration seats those waiting). Clashes are not refused here;
     `selectors.find_clashes` reports them.
     """
     bump_content_version(session.conference_id)
@@ -118,9 +121,9 @@ def save_session(session: Session) -> Session:
         }
     session.save()
     if changes:
-        session_changed.send(sender=Session, session=session, changes=changes)
+        events.announce(events.SESSION_CHANGED, session=session, changes=changes)
     if previous is not None and session.kind in Session.BOOKABLE_KINDS and _rose(previous.seats, session.seats):
-        capacity_raised.send(sender=Session, conference_id=session.conference_id)
+        events.announce(events.CAPACITY_RAISED, conference_id=session.conference_id)
     return session
 
 

@@ -61,16 +61,8 @@ def conference_detail(request: HttpRequest, slug: str) -> HttpResponse:
         build=build,
         template="agenda/conference_detail.html",
         # Opening and closing of registration follow the clock, not the cache.
-        context={"registration_state": _registration_state(conference)},
+        context={"registration_state": conference.registration_state},
     )
-
-
-def _registration_state(conference: Conference) -> str:
-    if conference.is_registration_open:
-        return "open"
-    if conference.registration_opens and timezone.now() < conference.registration_opens:
-        return "upcoming"
-    return "closed"
 
 
 def _read_filters(request: HttpRequest) -> tuple[datetime.date | None, Filters]:

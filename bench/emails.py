@@ -157,8 +157,8 @@ def main() -> None:
         from django.conf import settings
         from django.core.management import call_command
 
-        from registration.emails import build_message, compose, enqueue_deliveries
-        from registration.models import OutgoingEmail
+        from outbox.emails import build_message, compose, enqueue_deliveries
+        from outbox.models import OutgoingEmail
 
         call_command("migrate", verbosity=0)
         OutgoingEmail.objects.filter(kind=KIND).delete()

@@ -107,15 +107,16 @@ def prepare():
     from django.core.cache import cache
 
     from agenda.models import Conference, Session
-    from registration.models import OutgoingEmail, Registration, User
+    from outbox.models import OutgoingEmail
+    from registration.models import Registration, User
 
     cache.delete_pattern("allauth:rl:*")
     earlier = Registration.objects.filter(user__email__startswith="load-")
-    OutgoingEmail.objects.filter(registration__in=earlier).delete()
+    OutgoingEmail.objects.filter(to__startswith="load-").delete()
     earlier.delete()
     User.objects.filter(email__startswith="load-").delete()
     conference = Conference.objects.get(slug="bench")
-    bookable = Session.objects.filter(conference=conference, kind__in=Session.BOOKABLE_KINDS).order_by("start", "pk")
+    bookable = Session.objects.with_sign_up().filter(conference=conference).order_by("start", "pk")
     # The first pre-event (most seats) and the first workshop of each later day (fewer).
     days = {}
     for session in bookable:

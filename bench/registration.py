@@ -68,7 +68,8 @@ def prepare(*, places: int, seats: int):
     from django.utils import timezone
 
     from agenda.models import Conference, Session
-    from registration.models import OutgoingEmail, Registration, User
+    from outbox.models import OutgoingEmail
+    from registration.models import Registration, User
 
     # A run within a minute of the last one starts with fresh rate-limit windows too.
     cache.delete_pattern("allauth:rl:*")
@@ -190,7 +191,8 @@ def register_at_once(site: runner.Site, conference, pre_event, cookies: list[str
 
 
 def count(conference, pre_event) -> dict[str, int]:
-    from registration.models import Booking, OutgoingEmail, Registration
+    from outbox.models import OutgoingEmail
+    from registration.models import Booking, Registration
 
     registrations = Registration.objects.filter(conference=conference)
     bookings = Booking.objects.filter(session=pre_event)

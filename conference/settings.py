@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "csp",
     "django_countries",
     "accounts",
+    "outbox",
     "agenda",
     "registration",
 ]
@@ -144,7 +145,7 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 
 # django-allauth: email is the login, verified before first use; its rate limits stay on.
-ACCOUNT_ADAPTER = "registration.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -222,7 +223,7 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conference <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# The outbox (registration.emails). A transient failure is retried after
+# The outbox (outbox.emails). A transient failure is retried after
 # OUTBOX_RETRY_DELAY seconds, doubling up to half an hour, OUTBOX_MAX_ATTEMPTS times
 # in all. Every OUTBOX_SWEEP_INTERVAL seconds the sweep hands back to the workers emails
 # queued for longer than OUTBOX_SWEEP_GRACE seconds (the broker lost them) and emails
@@ -260,7 +261,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout"
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-emails": {
-        "task": "registration.requeue_stale_emails",
+        "task": "outbox.requeue_stale_emails",
         "schedule": timedelta(seconds=OUTBOX_SWEEP_INTERVAL),
         # A sweep nobody ran in time is superseded by the next one, not queued behind it.
         "options": {"expires": OUTBOX_SWEEP_INTERVAL},

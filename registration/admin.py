@@ -1,22 +1,20 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
-from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries.filters import CountryFilter
 
-from agenda.models import Session
-from registration import services
-from registration.emails import resend_email
+from agenda.models import Conference, Session
+from registration import exports, services
 from registration.exceptions import RegistrationError
-from registration.exports import export_selected_registrations
-from registration.models import Booking, ExportRecord, OutgoingEmail, Registration, RegistrationChange, User
+from registration.models import Booking, ExportRecord, Registration, RegistrationChange, User
 from registration.notifications import notify
 
 
@@ -38,7 +36,7 @@ class PreEventFilter(admin.SimpleListFilter):
     parameter_name = "pre_event"
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[int, str]]:
-        sessions = Session.objects.filter(kind__in=Session.BOOKABLE_KINDS).select_related("conference")
+        sessions = Session.objects.with_sign_up().select_related("conference")
         conference = request.GET.get("conference__id__exact")
         if conference and conference.isdigit():
             sessions = sessions.filter(conference_id=conference)
@@ -70,8 +68,9 @@ class RegistrationAdminForm(forms.ModelForm):
         self.booked = set(self.instance.bookings.values_list("session_id", flat=True))
         if "pre_events" not in self.fields:  # read-only once the registration is over
             return
+        with_sign_up = Session.objects.with_sign_up().filter(conference=self.instance.conference_id)
         self.fields["pre_events"].queryset = Session.objects.filter(
-            Q(conference=self.instance.conference_id, kind__in=Session.BOOKABLE_KINDS) | Q(pk__in=self.booked)
+            Q(pk__in=with_sign_up) | Q(pk__in=self.booked)
         ).order_by("start", "title")
         self.fields["pre_events"].initial = sorted(self.booked)
 
@@ -150,7 +149,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         (_("Privacy"), {"fields": ["privacy_agreed_at", "privacy_statement_agreed"]}),
     ]
     inlines = [BookingInline, RegistrationChangeInline]
-    actions = ["approve", "reject", "cancel", "move_up", export_selected_registrations]
+    actions = ["approve", "reject", "cancel", "move_up", "resend_confirmation", "export_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
@@ -217,6 +216,43 @@ class RegistrationAdmin(admin.ModelAdmin):
     def move_up(self, request: HttpRequest, queryset: QuerySet) -> None:
         # Last first, so that the selected keep their order among themselves at the front.
         self._apply(request, queryset.order_by("-status_changed_at", "-pk"), services.move_up)
+
+    @admin.action(description=_("Send the confirmation again, as it stands now"))
+    def resend_confirmation(self, request: HttpRequest, queryset: QuerySet) -> None:
+        confirmed = queryset.filter(status=Registration.Status.CONFIRMED).select_related("user", "conference")
+        with transaction.atomic():
+            queued = [email for registration in confirmed if (email := notify(registration, "confirmed"))]
+        self.message_user(
+            request,
+            ngettext("%(count)d confirmation queued.", "%(count)d confirmations queued.", len(queued))
+            % {"count": len(queued)},
+            messages.SUCCESS if queued else messages.WARNING,
+        )
+
+    @admin.action(description=_("Export selected registrations"))
+    def export_selected(self, request: HttpRequest, queryset: QuerySet[Registration]):
+        """The selected registrations as the attendee list (Excel dialect).
+
+        Needs the export permission; the selection must belong to one conference, whose
+        zone the dates are written in.
+        """
+        if not request.user.has_perm(exports.EXPORT_PERMISSION):
+            raise PermissionDenied
+        conference_ids = list(queryset.order_by().values_list("conference", flat=True).distinct()[:2])
+        if len(conference_ids) != 1:
+            self.message_user(request, _("Select the registrations of one conference at a time."), messages.ERROR)
+            return None
+        conference = Conference.objects.get(pk=conference_ids[0])
+        selected = Registration.objects.filter(pk__in=queryset.values("pk")).order_by("number")
+        export = exports.AttendeeList(
+            conference,
+            ExportRecord.Kind.SELECTION,
+            "selection",
+            exports.ATTENDEE_COLUMNS,
+            exports.registration_values(selected, exports.ATTENDEE_COLUMNS),
+            {},
+        )
+        return exports.export_response(export, user=request.user, dialect=exports.Dialect.EXCEL)
 
     def _apply(self, request: HttpRequest, queryset: QuerySet, service) -> None:
         done = 0
@@ -309,104 +345,3 @@ class ExportRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Superusers only, e.g. with a conference they delete.
         return request.user.is_superuser
-
-
-@admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
-    """The outbox, for organisers: what was sent to whom, what failed and why; resend."""
-
-    list_display = ["created_at", "to", "kind", "subject", "status", "attempts", "short_error", "sent_at"]
-    list_filter = ["status", "kind", "language", "created_at", "registration__conference"]
-    search_fields = ["to", "subject", "message_id", "registration__family_name", "registration__given_name"]
-    list_select_related = ["registration"]
-    date_hierarchy = "created_at"
-    actions = ["resend", "resend_confirmation"]
-    readonly_fields = [
-        "registration",
-        "kind",
-        "to",
-        "reply_to",
-        "subject",
-        "status",
-        "attempts",
-        "last_error",
-        "created_at",
-        "next_attempt_at",
-        "last_attempt_at",
-        "sent_at",
-        "language",
-        "message_id",
-        "attachment_names",
-        "body_text",
-    ]
-    fieldsets = [
-        (None, {"fields": ["to", "reply_to", "subject", "kind", "language", "registration"]}),
-        (
-            _("Delivery"),
-            {
-                "fields": [
-                    "status",
-                    "attempts",
-                    "last_error",
-                    "created_at",
-                    "next_attempt_at",
-                    "last_attempt_at",
-                    "sent_at",
-                ]
-            },
-        ),
-        (_("Message"), {"fields": ["message_id", "attachment_names", "body_text"]}),
-    ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # emails are written by what they report, never by hand
-
-    def has_change_permission(self, request: HttpRequest, obj: OutgoingEmail | None = None) -> bool:
-        # An email is a record of what was sent: viewed, never edited. Resending is an action.
-        return obj is None and super().has_change_permission(request)
-
-    @admin.display(description=_("last error"))
-    def short_error(self, email: OutgoingEmail) -> str:
-        return Truncator(email.last_error).chars(80)
-
-    @admin.display(description=_("attachments"))
-    def attachment_names(self, email: OutgoingEmail) -> str:
-        return ", ".join(attachment["filename"] for attachment in email.attachments) or "—"
-
-    @admin.action(description=_("Send the selected emails again"), permissions=["change"])
-    def resend(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
-        done = queryset.filter(status__in=[OutgoingEmail.Status.SENT, OutgoingEmail.Status.FAILED])
-        with transaction.atomic():
-            copies = [resend_email(email) for email in done]
-        self.message_user(
-            request,
-            ngettext("%(count)d email queued again.", "%(count)d emails queued again.", len(copies))
-            % {"count": len(copies)},
-            messages.SUCCESS,
-        )
-        skipped = queryset.count() - len(copies)
-        if skipped:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d email is still on its way and was left alone.",
-                    "%(count)d emails are still on their way and were left alone.",
-                    skipped,
-                )
-                % {"count": skipped},
-                messages.WARNING,
-            )
-
-    @admin.action(description=_("Send the registration's confirmation again, as it stands now"), permissions=["change"])
-    def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
-        registrations = Registration.objects.filter(
-            pk__in=queryset.values("registration"), status=Registration.Status.CONFIRMED
-        ).select_related("user", "conference")
-        with transaction.atomic():
-            queued = [email for registration in registrations if (email := notify(registration, "confirmed"))]
-        self.message_user(
-            request,
-            ngettext("%(count)d confirmation queued.", "%(count)d confirmations queued.", len(queued))
-            % {"count": len(queued)},
-            messages.SUCCESS if queued else messages.WARNING,
-        )

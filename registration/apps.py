@@ -7,4 +7,15 @@ class RegistrationConfig(AppConfig):
     verbose_name = _("Registration")
 
     def ready(self) -> None:
-        from registration import receivers  # noqa: F401  (connects the signal receivers)
+        from accounts import personal_data
+        from agenda import events, seats
+        from registration import notifications, selectors, services
+
+        # Deleting an account erases its registrations; the own-data download lists them.
+        personal_data.register("registrations", export=selectors.registrations_data, erase=services.erase_registrations)
+        # The programme pages show the seats left that registration counts.
+        seats.count_with(selectors.seats_left_by_session)
+        # The programme's changes that reach attendees: more places or seats go to those
+        # waiting, in order (and emails them); a moved or cancelled session emails those booked.
+        events.subscribe(events.CAPACITY_RAISED, services.promote_waitlist)
+        events.subscribe(events.SESSION_CHANGED, notifications.notify_session_change)

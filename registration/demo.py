@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from agenda import demo as agenda_demo
 from agenda.models import Conference, Session
-from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange, User
+from outbox.models import OutgoingEmail
+from registration.models import Booking, Registration, RegistrationChange, User
 
 ORGANISER_EMAIL = "organiser@example.org"
 STAFF_EMAIL = "staff@example.org"
@@ -73,7 +74,7 @@ def _delete_bench() -> None:
     users = User.objects.filter(email__startswith="bench-", email__endswith="@example.org")
     _delete_in_bulk(Booking.objects.filter(registration__in=registrations))
     RegistrationChange.objects.filter(registration__in=registrations).delete()
-    OutgoingEmail.objects.filter(registration__in=registrations).delete()
+    OutgoingEmail.objects.filter(conference__slug=agenda_demo.BENCH_SLUG).delete()
     _delete_in_bulk(registrations)
     _delete_in_bulk(EmailAddress.objects.filter(user__in=users))
     _delete_in_bulk(users)
@@ -133,7 +134,7 @@ def _create_bookings(conference: Conference, registrations: list[Registration]) 
         return
     turn = itertools.cycle(registrations)
     bookings = []
-    for session in Session.objects.filter(conference=conference, kind__in=Session.BOOKABLE_KINDS).order_by("pk"):
+    for session in Session.objects.with_sign_up().filter(conference=conference).order_by("pk"):
         taken = min(int(session.capacity * BENCH_BOOKING_SHARE), len(registrations))
         bookings.extend(
             Booking(registration=registration, session=session, status=Booking.Status.CONFIRMED)

@@ -14,15 +14,12 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
 from django.contrib.postgres.aggregates import StringAgg
-from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Collate, Concat, RowNumber, TruncDate
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
@@ -158,103 +155,6 @@ SESSION_COLUMNS = (
 )
 
 
-# Forms ------------------------------------------------------------------------------
-
-
-class ExportOptionsForm(forms.Form):
-    """How to write a list: the spreadsheet dialect and the personal details to leave out."""
-
-    format = forms.ChoiceField(
-        label=_("File for"),
-        choices=Dialect.choices,
-        initial=Dialect.EXCEL,
-        widget=forms.RadioSelect,
-        error_messages={"invalid_choice": _("Choose one of the file formats listed.")},
-    )
-    omit = forms.MultipleChoiceField(
-        label=_("Leave out"),
-        choices=Personal.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("Take only the personal details the list is for."),
-        error_messages={"invalid_choice": _("“%(value)s” is not a detail that can be left out.")},
-    )
-
-    def __init__(self, data=None, *args, **kwargs) -> None:
-        # A link without a format means the default one; the form shows it chosen if it
-        # comes back with an error elsewhere.
-        if data is not None and not data.get("format"):
-            data = data.copy()
-            data["format"] = Dialect.EXCEL
-        super().__init__(data, *args, **kwargs)
-
-
-class AttendeeExportForm(ExportOptionsForm):
-    """The attendee list's filters; every value must belong to the conference."""
-
-    status = forms.MultipleChoiceField(
-        label=_("Status"),
-        choices=Registration.Status.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every status."),
-        error_messages={"invalid_choice": _("“%(value)s” is not a registration status.")},
-    )
-    pre_event = forms.ModelChoiceField(
-        label=_("Booked on"),
-        queryset=Session.objects.none(),
-        to_field_name="code",
-        required=False,
-        empty_label=_("Any or none"),
-        error_messages={"invalid_choice": _("Choose one of this conference’s pre-events.")},
-    )
-    country = forms.MultipleChoiceField(
-        label=_("Country"),
-        choices=countries,
-        required=False,
-        help_text=_("None selected: every country. Hold Ctrl (⌘ on a Mac) to select several."),
-        error_messages={"invalid_choice": _("“%(value)s” is not a country code.")},
-    )
-    organisation_type = forms.MultipleChoiceField(
-        label=_("Organisation type"),
-        choices=Registration.OrganisationType.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every type."),
-        error_messages={"invalid_choice": _("“%(value)s” is not an organisation type.")},
-    )
-    registered_from = forms.DateField(
-        label=_("Registered from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
-    )
-    registered_to = forms.DateField(
-        label=_("Registered until (inclusive)"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
-    )
-
-    field_order = ["status", "pre_event", "country", "organisation_type", "registered_from", "registered_to"]
-
-    def __init__(self, *args, conference: Conference, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.conference = conference
-        self.fields["pre_event"].queryset = bookable_sessions(conference)
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        start, end = cleaned.get("registered_from"), cleaned.get("registered_to")
-        if start and end and end < start:
-            self.add_error("registered_to", _("The end of the period is before its start."))
-        return cleaned
-
-
-def bookable_sessions(conference: Conference) -> QuerySet[Session]:
-    return Session.objects.filter(conference=conference, kind__in=Session.BOOKABLE_KINDS).order_by("start", "id")
-
-
 # Rows -------------------------------------------------------------------------------
 
 
@@ -292,7 +192,7 @@ def _values(queryset: QuerySet, columns: tuple[Column, ...], computed: dict) -> 
     return queryset.annotate(**{key: computed[key] for key in keys if key in computed}).values_list(*keys)
 
 
-def _registration_values(queryset: QuerySet[Registration], columns: tuple[Column, ...]) -> QuerySet:
+def registration_values(queryset: QuerySet[Registration], columns: tuple[Column, ...]) -> QuerySet:
     computed = {
         "email": F("user__email"),
         "country_code": F("country"),
@@ -370,7 +270,7 @@ def _keep(columns: tuple[Column, ...], omit: list[str]) -> tuple[Column, ...]:
 def attendee_list(conference: Conference, *, filters: dict, omit: list[str]) -> AttendeeList:
     """Registrations of any status matching the filters, by registration number."""
     columns = _keep(ATTENDEE_COLUMNS, omit)
-    rows = _registration_values(filter_registrations(conference, filters).order_by("number"), columns)
+    rows = registration_values(filter_registrations(conference, filters).order_by("number"), columns)
     return AttendeeList(conference, ExportRecord.Kind.ATTENDEES, "attendees", columns, rows, describe_filters(filters))
 
 
@@ -378,7 +278,7 @@ def check_in_list(conference: Conference, *, omit: list[str]) -> AttendeeList:
     """Confirmed attendees by family name, then given name, for the desk at the door."""
     columns = _keep(CHECK_IN_COLUMNS, omit)
     queryset = Registration.objects.filter(conference=conference, status=Registration.Status.CONFIRMED)
-    rows = _registration_values(queryset.order_by(*_by_name()), columns)
+    rows = registration_values(queryset.order_by(*_by_name()), columns)
     return AttendeeList(conference, ExportRecord.Kind.CHECK_IN, "check-in", columns, rows, {})
 
 
@@ -501,31 +401,3 @@ def export_response(export: AttendeeList, *, user, dialect: str) -> StreamingHtt
     # Personal data: never kept by a browser or proxy cache.
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-@admin.action(description=_("Export selected registrations"))
-def export_selected_registrations(modeladmin, request: HttpRequest, queryset: QuerySet[Registration]):
-    """Admin action: the selected registrations as the attendee list (Excel dialect).
-
-    Needs the export permission; the selection must belong to one conference, whose
-    zone the dates are written in.
-    """
-    if not request.user.has_perm(EXPORT_PERMISSION):
-        raise PermissionDenied
-    conference_ids = list(queryset.order_by().values_list("conference", flat=True).distinct()[:2])
-    if len(conference_ids) != 1:
-        modeladmin.message_user(
-            request, gettext("Select the registrations of one conference at a time."), level=messages.ERROR
-        )
-        return None
-    conference = Conference.objects.get(pk=conference_ids[0])
-    selected = Registration.objects.filter(pk__in=queryset.values("pk")).order_by("number")
-    export = AttendeeList(
-        conference,
-        ExportRecord.Kind.SELECTION,
-        "selection",
-        ATTENDEE_COLUMNS,
-        _registration_values(selected, ATTENDEE_COLUMNS),
-        {},
-    )
-    return export_response(export, user=request.user, dialect=Dialect.EXCEL)

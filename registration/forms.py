@@ -5,11 +5,12 @@ import hashlib
 from django import forms
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from agenda.models import Conference, Session
 from registration import selectors
+from registration.exports import Dialect, Personal
 from registration.models import Registration
-from registration.validators import validate_name, validate_plain_text
 
 
 def privacy_digest(statement: str) -> str:
@@ -144,58 +145,96 @@ class RegistrationForm(SessionOptionsMixin, DetailsForm):
         return {name: self.cleaned_data[name] for name in Registration.DETAIL_FIELDS}
 
 
-class DeleteAccountForm(forms.Form):
-    password = forms.CharField(
-        label=_("Your password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        error_messages={"required": _("Enter your password to delete your account.")},
+# Attendee lists -----------------------------------------------------------------------
+
+
+class ExportOptionsForm(forms.Form):
+    """How to write a list: the spreadsheet dialect and the personal details to leave out."""
+
+    format = forms.ChoiceField(
+        label=_("File for"),
+        choices=Dialect.choices,
+        initial=Dialect.EXCEL,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose one of the file formats listed.")},
+    )
+    omit = forms.MultipleChoiceField(
+        label=_("Leave out"),
+        choices=Personal.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Take only the personal details the list is for."),
+        error_messages={"invalid_choice": _("“%(value)s” is not a detail that can be left out.")},
     )
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, data=None, *args, **kwargs) -> None:
+        # A link without a format means the default one; the form shows it chosen if it
+        # comes back with an error elsewhere.
+        if data is not None and not data.get("format"):
+            data = data.copy()
+            data["format"] = Dialect.EXCEL
+        super().__init__(data, *args, **kwargs)
+
+
+class AttendeeExportForm(ExportOptionsForm):
+    """The attendee list's filters; every value must belong to the conference."""
+
+    status = forms.MultipleChoiceField(
+        label=_("Status"),
+        choices=Registration.Status.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every status."),
+        error_messages={"invalid_choice": _("“%(value)s” is not a registration status.")},
+    )
+    pre_event = forms.ModelChoiceField(
+        label=_("Booked on"),
+        queryset=Session.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("Any or none"),
+        error_messages={"invalid_choice": _("Choose one of this conference’s pre-events.")},
+    )
+    country = forms.MultipleChoiceField(
+        label=_("Country"),
+        choices=countries,
+        required=False,
+        help_text=_("None selected: every country. Hold Ctrl (⌘ on a Mac) to select several."),
+        error_messages={"invalid_choice": _("“%(value)s” is not a country code.")},
+    )
+    organisation_type = forms.MultipleChoiceField(
+        label=_("Organisation type"),
+        choices=Registration.OrganisationType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every type."),
+        error_messages={"invalid_choice": _("“%(value)s” is not an organisation type.")},
+    )
+    registered_from = forms.DateField(
+        label=_("Registered from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
+    )
+    registered_to = forms.DateField(
+        label=_("Registered until (inclusive)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
+    )
+
+    field_order = ["status", "pre_event", "country", "organisation_type", "registered_from", "registered_to"]
+
+    def __init__(self, *args, conference: Conference, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.user = user
+        self.conference = conference
+        self.fields["pre_event"].queryset = (
+            Session.objects.with_sign_up().filter(conference=conference).order_by("start", "id")
+        )
 
-    def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError(_("That is not your password; enter the one you log in with."), code="wrong")
-        return password
-
-
-class AccessibilityReportForm(forms.Form):
-    """A problem someone met with the site's accessibility, for the organisers to answer."""
-
-    problem = forms.CharField(
-        label=_("What is the problem?"),
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_(
-            "What you were trying to do, what happened instead, and the browser and any assistive technology "
-            "you use, such as a screen reader or a magnifier."
-        ),
-        error_messages={"required": _("Describe the problem you met.")},
-    )
-    page = forms.CharField(
-        label=_("Address of the page (optional)"),
-        max_length=500,
-        required=False,
-        validators=[validate_plain_text],
-        help_text=_("Where you met the problem, if it was on one page."),
-    )
-    name = forms.CharField(
-        label=_("Your name (optional)"),
-        max_length=200,
-        required=False,
-        validators=[validate_name],
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
-    email = forms.EmailField(
-        label=_("Your email address"),
-        help_text=_("We reply to this address, and use it for nothing else."),
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        error_messages={
-            "required": _("Enter your email address, so that we can reply."),
-            "invalid": _("Enter an email address like name@example.org."),
-        },
-    )
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("registered_from"), cleaned.get("registered_to")
+        if start and end and end < start:
+            self.add_error("registered_to", _("The end of the period is before its start."))
+        return cleaned

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from agenda.models import Conference, Session
-from registration.validators import validate_name, validate_plain_text
+from conference.validators import validate_name, validate_plain_text
 
 
 class UserManager(BaseUserManager):
@@ -151,6 +151,11 @@ class Registration(models.Model):
                 violation_error_message=_("You are already registered for this conference."),
             ),
             models.UniqueConstraint(fields=["conference", "number"], name="registration_number_unique"),
+            # The choices, in the database too (a test keeps the lists equal to them).
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "confirmed", "waitlisted", "cancelled", "rejected"]),
+                name="registration_status_valid",
+            ),
         ]
         indexes = [models.Index(fields=["conference", "status", "status_changed_at", "id"])]
 
@@ -186,6 +191,7 @@ class Booking(models.Model):
             models.UniqueConstraint(
                 fields=["registration", "session"], name="one_booking_per_registration_and_session"
             ),
+            models.CheckConstraint(condition=Q(status__in=["confirmed", "waitlisted"]), name="booking_status_valid"),
         ]
         indexes = [models.Index(fields=["session", "status", "status_changed_at", "id"])]
 
@@ -225,69 +231,28 @@ class RegistrationChange(models.Model):
         verbose_name = _("registration change")
         verbose_name_plural = _("registration history")
         ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    action__in=[
+                        "registered",
+                        "details_changed",
+                        "bookings_changed",
+                        "promoted",
+                        "booking_promoted",
+                        "moved_up",
+                        "approved",
+                        "rejected",
+                        "cancelled",
+                        "anonymised",
+                    ]
+                ),
+                name="registration_change_action_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} ({self.created_at:%Y-%m-%d %H:%M})"
-
-
-class OutgoingEmail(models.Model):
-    """One email to send. Written, fully rendered, in the transaction of the change it reports;
-    a task delivers it (registration.emails)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
-    registration = models.ForeignKey(
-        Registration,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="emails",
-        verbose_name=_("registration"),
-    )
-    kind = models.CharField(_("kind"), max_length=40)
-    to = models.EmailField(_("to"))
-    reply_to = models.EmailField(_("reply to"), blank=True)
-    subject = models.CharField(_("subject"), max_length=300)
-    body_text = models.TextField(_("text"))
-    body_html = models.TextField(_("HTML"), blank=True)
-    # [{"filename": ..., "content": ..., "mimetype": ...}], text content only (calendar files).
-    attachments = models.JSONField(_("attachments"), default=list, blank=True)
-    language = models.CharField(_("language"), max_length=10, default=settings.LANGUAGE_CODE)
-    message_id = models.CharField(_("Message-ID"), max_length=200, unique=True)
-    # Makes an email that must go out once per occasion (a reminder) idempotent.
-    dedup_key = models.CharField(max_length=200, unique=True, null=True, blank=True, editable=False)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
-    # A queued email is handed to the workers again (by the sweep) once this is past:
-    # the time of the last hand-over, or of the next retry after a transient failure.
-    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
-    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("outgoing email")
-        verbose_name_plural = _("outgoing emails")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["queued", "sending", "sent", "failed"]), name="outgoing_email_status_valid"
-            ),
-        ]
-        indexes = [
-            # The sweep's two questions, on the few rows that are not done.
-            models.Index(fields=["next_attempt_at"], condition=Q(status="queued"), name="outgoing_email_queued_due"),
-            models.Index(fields=["last_attempt_at"], condition=Q(status="sending"), name="outgoing_email_sending"),
-            models.Index(fields=["-created_at", "-id"], name="outgoing_email_newest_first"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.subject} → {self.to}"
 
 
 class ExportRecord(models.Model):
@@ -326,6 +291,11 @@ class ExportRecord(models.Model):
         verbose_name_plural = _("export records")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["conference", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["attendees", "check_in", "session", "selection"]), name="export_record_kind_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.user_email} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -1,7 +1,7 @@
 """The emails that tell attendees what happened to their registration.
 
 Each is rendered in the attendee's language and the conference's time zone inside the
-transaction of the change, and saved to the outbox (registration.emails), so it is sent
+transaction of the change, and saved to the outbox (outbox.emails), so it is sent
 if and only if the change commits, and says what was true when it did.
 """
 
@@ -9,14 +9,17 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from agenda.calendar import build_calendar
 from agenda.models import Conference, Session
-from registration.emails import compose, queue_email
-from registration.models import Booking, OutgoingEmail, Registration
+from outbox.emails import compose, queue_email
+from outbox.models import OutgoingEmail
+from registration.models import Booking, Registration
 
 KINDS = (
     "received",
@@ -89,15 +92,15 @@ def notify(
         body_html=body_html,
         kind=kind,
         language=registration.language,
-        registration=registration,
+        conference=conference,
         attachments=attachments,
         reply_to=conference.contact_email,
         dedup_key=dedup_key,
     )
 
 
-def notify_session_change(sender: object, *, session: Session, changes: dict, **kwargs: object) -> None:
-    """Receiver of agenda.signals.session_changed: tell everyone with a confirmed seat on a
+def notify_session_change(*, session: Session, changes: dict) -> None:
+    """On the agenda's SESSION_CHANGED (agenda/events.py): tell everyone with a confirmed seat on a
     session that moved or was cancelled. Runs inside the agenda's transaction, so the
     notices exist if and only if the change does."""
     previous_start = changes.get("start", (None, None))[0]
@@ -132,7 +135,12 @@ def queue_reminders(*, limit: int) -> int:
     ]
     registrations = (
         Registration.objects.filter(conference__in=due, status=Registration.Status.CONFIRMED, user__isnull=False)
-        .exclude(emails__kind="reminder")
+        # The reminder's dedup key says who has had one (outbox's unique index on it).
+        .exclude(
+            Exists(
+                OutgoingEmail.objects.filter(dedup_key=Concat(Value("reminder:"), Cast(OuterRef("pk"), CharField())))
+            )
+        )
         .select_related("user", "conference")
         .order_by("pk")[:limit]
     )

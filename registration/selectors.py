@@ -1,46 +1,16 @@
 """Reads about registrations that pages, services and exports share."""
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, TruncDate
-from django.utils import formats, timezone
-from django.utils.translation import gettext as _
 from django_countries import countries
 
 from agenda.models import Conference, Session
 from registration.models import Booking, Registration, RegistrationChange, User
-
-
-def conference_start(conference: Conference) -> dt.datetime:
-    """Midnight of the first day, in the conference's time zone."""
-    return dt.datetime.combine(conference.start_date, dt.time.min, tzinfo=conference.tz)
-
-
-def has_ended(conference: Conference) -> bool:
-    return timezone.localdate(timezone=conference.tz) > conference.end_date
-
-
-def attendee_may_change(conference: Conference) -> bool:
-    """Attendees change or cancel their registration themselves until the conference begins."""
-    return timezone.now() < conference_start(conference)
-
-
-def window_message(conference: Conference) -> str:
-    """Why registration is not open now, with the time in the conference's zone (zone named)."""
-    now = timezone.now()
-    if conference.registration_opens and now < conference.registration_opens:
-        return _("Registration opens on %(when)s.") % {"when": _when(conference.registration_opens, conference)}
-    if conference.registration_closes and now >= conference.registration_closes:
-        return _("Registration closed on %(when)s.") % {"when": _when(conference.registration_closes, conference)}
-    return _("Registration is closed.")
-
-
-def _when(moment: dt.datetime, conference: Conference) -> str:
-    local = timezone.localtime(moment, conference.tz)
-    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({conference.timezone})"
 
 
 def registration_for(user: User, conference: Conference) -> Registration | None:
@@ -111,60 +81,92 @@ def booking_positions(registration: Registration) -> dict[int, int]:
     return {booking.pk: ahead.get(booking.session_id, 0) + 1 for booking in waiting}
 
 
-def bookable_sessions(conference: Conference) -> QuerySet[Session]:
-    """Sessions of the conference that take sign-ups, in time order, each with `seats_taken`."""
-    return (
-        Session.objects.filter(conference=conference, kind__in=Session.BOOKABLE_KINDS, status=Session.Status.CONFIRMED)
-        .select_related("room")
-        .annotate(seats_taken=Count("bookings", filter=Q(bookings__status=Booking.Status.CONFIRMED)))
-        .order_by("start", "room__position", "title")
+# Capacity: the one home of the arithmetic of places and seats. Services recount under
+# their locks with `seats_taken` and `free`; pages and exports read `with_seats`.
+
+
+def free(total: int | None, taken: int) -> int | None:
+    """What is left of `total` places or seats once `taken` are taken; None: no limit."""
+    return None if total is None else max(total - taken, 0)
+
+
+def with_seats(sessions: QuerySet[Session]) -> QuerySet[Session]:
+    """`sessions` annotated with `seats_total` (the session's own number, else its room's;
+    None: no limit), `seats_taken` (confirmed bookings) and `seats_waiting` (bookings on the
+    waiting list). `seats_left(session)` reads them."""
+    return sessions.annotate(
+        seats_total=Coalesce("capacity", "room__capacity"),
+        seats_taken=Count("bookings", filter=Q(bookings__status=Booking.Status.CONFIRMED)),
+        seats_waiting=Count("bookings", filter=Q(bookings__status=Booking.Status.WAITLISTED)),
     )
 
 
 def seats_left(session: Session) -> int | None:
-    """Free seats of a session annotated by `bookable_sessions`; None means no limit."""
-    if session.seats is None:
-        return None
-    return max(session.seats - session.seats_taken, 0)
+    """Free seats of a session annotated by `with_seats`; None: no limit."""
+    return free(session.seats_total, session.seats_taken)
+
+
+def bookable_sessions(conference: Conference) -> QuerySet[Session]:
+    """The sessions of the conference attendees can book now, in time order, `with_seats`."""
+    return with_seats(Session.objects.bookable().filter(conference=conference).select_related("room")).order_by(
+        "start", "room__position", "title"
+    )
+
+
+def sessions_with_sign_up(conference: Conference) -> QuerySet[Session]:
+    """Every session of the conference with sign-up, cancelled ones too, in time order, `with_seats`."""
+    return with_seats(Session.objects.with_sign_up().filter(conference=conference)).order_by("start", "id")
+
+
+def seats_left_by_session(session_ids: Collection[int]) -> dict[int, int]:
+    """Seats left on those of the given sessions that attendees can book now and that have a
+    limit, in one query (none for no sessions). The programme pages show these (agenda.seats);
+    never cached here: they move with every registration."""
+    if not session_ids:
+        return {}
+    sessions = with_seats(Session.objects.bookable().filter(pk__in=session_ids)).order_by()
+    return {
+        pk: free(total, taken)
+        for pk, total, taken in sessions.values_list("pk", "seats_total", "seats_taken")
+        if total is not None
+    }
+
+
+def seats_taken(session_ids: Collection[int]) -> dict[int, int]:
+    """Confirmed bookings per session among `session_ids` (sessions with none are left out),
+    in one query: what services recount under their session locks."""
+    return dict(
+        Booking.objects.filter(session__in=session_ids, status=Booking.Status.CONFIRMED)
+        .order_by()
+        .values("session")
+        .annotate(n=Count("pk"))
+        .values_list("session", "n")
+    )
 
 
 def places_left(conference: Conference) -> int:
     confirmed = Registration.objects.filter(conference=conference, status=Registration.Status.CONFIRMED).count()
-    return max(conference.capacity - confirmed, 0)
+    return free(conference.capacity, confirmed)
 
 
 def last_details(user: User) -> dict[str, Any]:
     """The details of the user's most recent registration (any conference), to fill in the next
-    form, with the language they chose last (on the site or in a registration) for its emails."""
+    form; its emails' language defaults to the account's (User.language, which the site's
+    language switch sets). A registration's own language is that registration's alone."""
     latest = Registration.objects.for_user(user).order_by("-created_at", "-pk").values(*Registration.DETAIL_FIELDS)
     return {**(latest.first() or {}), "language": user.language}
 
 
-def personal_data(user: User) -> dict[str, Any]:
-    """Everything kept about the user, for them to download (GDPR article 15 and 20)."""
+def registrations_data(user: User) -> list[dict[str, Any]]:
+    """The user's registrations with their bookings and history, for their own-data download
+    (registration's part in accounts.personal_data)."""
     registrations = (
         Registration.objects.for_user(user)
         .select_related("conference")
-        .prefetch_related(
-            _bookings_with_sessions(),
-            "changes",
-            "emails",
-        )
+        .prefetch_related(_bookings_with_sessions(), "changes")
         .order_by("created_at", "pk")
     )
-    return {
-        "account": {
-            "email": user.email,
-            "date_joined": user.date_joined.isoformat(),
-            "last_login": user.last_login.isoformat() if user.last_login else None,
-            "language": user.language,
-            "email_addresses": [
-                {"email": address.email, "verified": address.verified, "primary": address.primary}
-                for address in user.emailaddress_set.order_by("pk")
-            ],
-        },
-        "registrations": [_registration_data(registration, user) for registration in registrations],
-    }
+    return [_registration_data(registration, user) for registration in registrations]
 
 
 def _registration_data(registration: Registration, user: User) -> dict[str, Any]:
@@ -188,15 +190,6 @@ def _registration_data(registration: Registration, user: User) -> dict[str, Any]
             for booking in registration.bookings.all()
         ],
         "history": [_change_data(change, user) for change in registration.changes.all()],
-        "emails": [
-            {
-                "kind": email.kind,
-                "subject": email.subject,
-                "status": email.status,
-                "created_at": email.created_at.isoformat(),
-            }
-            for email in registration.emails.all()
-        ],
     }
 
 
@@ -225,20 +218,6 @@ def count_registrations_by_status(conference: Conference) -> dict[str, int]:
         Registration.objects.filter(conference=conference).order_by().values_list("status").annotate(count=Count("id"))
     )
     return {status: counts.get(status, 0) for status in Registration.Status.values}
-
-
-def pre_events_with_places(conference: Conference) -> QuerySet[Session]:
-    """Bookable sessions in time order, annotated with `total_seats` (its own or its room's;
-    None when unlimited), `taken` (confirmed bookings) and `waiting` (waiting-list bookings)."""
-    return (
-        Session.objects.filter(conference=conference, kind__in=Session.BOOKABLE_KINDS)
-        .annotate(
-            total_seats=Coalesce("capacity", "room__capacity"),
-            taken=Count("bookings", filter=Q(bookings__status=Booking.Status.CONFIRMED)),
-            waiting=Count("bookings", filter=Q(bookings__status=Booking.Status.WAITLISTED)),
-        )
-        .order_by("start", "id")
-    )
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ and hold no seat; they join their sessions' queues the moment the registration i
 Every outcome is written to the history (RegistrationChange) and, through
 `registration.notifications.notify`, to the outbox in the same transaction.
 
-Two writes here are about a person rather than a registration and lock nothing: the
-language they chose (remember_language) and a problem they report with the site's
-accessibility (report_accessibility_problem).
+Deleting an account erases its registrations through `erase_registrations`, which
+accounts.personal_data calls with every other app's part.
 """
 
 import datetime as dt
@@ -31,20 +30,15 @@ import itertools
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from allauth.account.models import EmailAddress
-from django.conf import settings
-from django.contrib.admin.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Case, CharField, Count, Exists, F, Func, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Concat
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.db.models import Exists, Func, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.personal_data import erase_admin_log
 from agenda.models import Conference, Session
 from registration import selectors
-from registration.emails import compose, queue_email
 from registration.exceptions import (
     AlreadyRegistered,
     ChangesClosed,
@@ -55,7 +49,7 @@ from registration.exceptions import (
     RegistrationClosed,
     RegistrationUnavailable,
 )
-from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange, User
+from registration.models import Booking, Registration, RegistrationChange, User
 from registration.notifications import notify
 
 # Erased when an account is deleted; what is left (status, country, organisation type,
@@ -99,8 +93,9 @@ def register(
         conference = _lock_conference(conference.pk)
         if not conference.is_published or conference.is_cancelled:
             raise RegistrationUnavailable
-        if not conference.is_registration_open:
-            raise RegistrationClosed(selectors.window_message(conference))
+        state = conference.registration_state
+        if not state.is_open:
+            raise RegistrationClosed(state.message)
         existing = Registration.objects.live().filter(conference=conference, user=user).first()
         if existing is not None:
             raise AlreadyRegistered(existing)
@@ -135,7 +130,6 @@ def register(
             actor=user,
             details={"status": registration.status, "pre_events": pre_events},
         )
-        remember_language(user, language=registration.language)
         _announce_outcome(registration)
         _announce_seats(seated, skip={registration.pk})
     return registration
@@ -163,8 +157,6 @@ def update_details(registration: Registration, *, details: dict[str, Any], actor
             setattr(registration, field, value)
         registration.save(update_fields=[*diff, "updated_at"])
         _record(registration, Action.DETAILS_CHANGED, actor=actor, details=diff)
-        if "language" in diff and actor.pk == registration.user_id:
-            remember_language(actor, language=registration.language)
         notify(registration, "changed", extra_context={"changed_fields": [_field_label(field) for field in diff]})
     return registration
 
@@ -234,15 +226,15 @@ def cancel_registration(registration: Registration, *, actor: User | None) -> Re
     return registration
 
 
-def promote_waitlist(conference: Conference, *, actor: User | None = None) -> list[Registration]:
-    """Give every free place and seat of `conference` to those waiting, in order; returns who got a place.
+def promote_waitlist(*, conference_id: int, actor: User | None = None) -> list[Registration]:
+    """Give every free place and seat of the conference to those waiting, in order; returns who got a place.
 
-    Called wherever places may have appeared from outside this module (capacity raised
-    in the agenda admin: registration.receivers). Harmless when nothing is free. Locks the
-    conference row, then the sessions with a queue, by primary key.
+    Called wherever places may have appeared from outside this module: the agenda announces
+    CAPACITY_RAISED when an organiser adds places or seats (agenda/events.py). Harmless when
+    nothing is free. Locks the conference row, then the sessions with a queue, by primary key.
     """
     with transaction.atomic():
-        conference = _lock_conference(conference.pk)
+        conference = _lock_conference(conference_id)
         waiting_sessions = set(
             Booking.objects.filter(session__conference=conference, status=Booking.Status.WAITLISTED)
             .order_by()
@@ -322,68 +314,23 @@ def move_up(registration: Registration, *, actor: User) -> Registration:
     return registration
 
 
-def remember_language(user: User, *, language: str) -> None:
-    """Keep `language`, chosen on the site or for a registration's emails, as the user's own:
-    their next registration's emails default to it. One UPDATE of the user's row, only when
-    the language changes; takes no lock."""
-    if user.language != language:
-        User.objects.filter(pk=user.pk).update(language=language)
-        user.language = language
-
-
-def report_accessibility_problem(
-    *, problem: str, email: str, name: str = "", page: str = "", language: str, browser: str
-) -> OutgoingEmail:
-    """Queue an email to the organisers (settings.ACCESSIBILITY_EMAIL) with a problem someone
-    met with the site's accessibility: in the site's original language, which organisers
-    read, with the reporter's address to reply to. `language` is the one the reporter read
-    the site in, `browser` their User-Agent. Takes no lock."""
-    context = {
-        "problem": problem,
-        "email": email,
-        "name": name,
-        # A path on this site becomes a link the organisers can follow.
-        "page": settings.SITE_URL + page if page.startswith("/") and not page.startswith("//") else page,
-        "language": translation.get_language_info(language)["name"],
-        "browser": browser,
-    }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("Accessibility problem reported")
-        body_text, body_html = compose(
-            heading=subject,
-            content=render_to_string("emails/registration/accessibility_report_message.txt", context),
-        )
-    email_row = queue_email(
-        to=settings.ACCESSIBILITY_EMAIL,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        kind="accessibility_report",
-        language=settings.LANGUAGE_CODE,
-        reply_to=email,
-    )
-    assert email_row is not None  # no dedup key, so always queued
-    return email_row
-
-
-def delete_account(user: User) -> None:
-    """Delete `user` and erase the personal data of their registrations, keeping the numbers.
+def erase_registrations(user: User) -> None:
+    """Erase the personal data of `user`'s registrations, keeping the numbers: their part of
+    deleting an account (accounts.personal_data, inside its transaction).
 
     Live registrations of conferences that have not ended are cancelled first (their
     places go to those waiting); all of the user's registrations then lose their names,
-    organisation and free-text answers, and their history its details. The emails about
-    them or to any of the user's addresses stay as rows, for the outbox's figures, but
-    lose recipient, subject, bodies, attachments and error (which may quote the address);
-    those not sent yet never will be. The admin's log names them by id only. Status,
-    country, organisation type and bookings stay for the figures. Locks each conference
-    row in primary-key order, then sessions as `cancel_registration` does.
+    organisation and free-text answers, and their history its details; the admin's log
+    names them by id only. Status, country, organisation type and bookings stay for the
+    figures. Locks each conference row in primary-key order, then sessions as
+    `cancel_registration` does.
     """
     with transaction.atomic():
         registrations = list(user.registrations.order_by("conference_id", "pk"))
         for stale in registrations:
             conference = _lock_conference(stale.conference_id)
             registration = _fresh(stale)
-            if registration.status in Registration.LIVE_STATUSES and not selectors.has_ended(conference):
+            if registration.status in Registration.LIVE_STATUSES and not conference.has_ended:
                 _cancel(registration, conference, actor=user)
         erased = dict.fromkeys(PERSONAL_FIELDS, "")
         Registration.objects.filter(pk__in=[r.pk for r in registrations]).update(
@@ -393,10 +340,7 @@ def delete_account(user: User) -> None:
         RegistrationChange.objects.bulk_create(
             RegistrationChange(registration=registration, action=Action.ANONYMISED) for registration in registrations
         )
-        _erase_emails(user, registrations)
-        _erase_admin_log(Registration, [r.pk for r in registrations])
-        _erase_admin_log(User, [user.pk])
-        user.delete()
+        erase_admin_log(Registration, [r.pk for r in registrations])
 
 
 def check_session_choice(sessions: list[Session], *, chosen: set[int], already_booked: set[int]) -> None:
@@ -444,7 +388,7 @@ def _check_may_change(registration: Registration, actor: User | None) -> None:
     if registration.status not in Registration.LIVE_STATUSES:
         raise InvalidTransition(_("This registration is no longer active."))
     by_attendee = actor is not None and actor.pk == registration.user_id
-    if by_attendee and not selectors.attendee_may_change(registration.conference):
+    if by_attendee and registration.conference.has_started:
         raise ChangesClosed
 
 
@@ -483,7 +427,7 @@ def _status_for_newcomer(conference: Conference, tally: Tally, *, approved: bool
     """Pending where approval is needed; confirmed while places are left and nobody is waiting for one."""
     if conference.requires_approval and not approved:
         return Status.PENDING
-    if tally.confirmed < conference.capacity and not tally.anyone_waiting:
+    if selectors.free(conference.capacity, tally.confirmed) and not tally.anyone_waiting:
         return Status.CONFIRMED
     return Status.WAITLISTED
 
@@ -522,13 +466,7 @@ def _fill_seats(sessions: list[Session], *, now: dt.datetime) -> list[Booking]:
     """
     if not sessions:
         return []
-    taken = dict(
-        Booking.objects.filter(session__in=sessions, status=Booking.Status.CONFIRMED)
-        .order_by()
-        .values("session")
-        .annotate(n=Count("pk"))
-        .values_list("session", "n")
-    )
+    taken = selectors.seats_taken([session.pk for session in sessions])
     seated = []
     for session in sessions:
         queue = (
@@ -538,11 +476,11 @@ def _fill_seats(sessions: list[Session], *, now: dt.datetime) -> list[Booking]:
             .select_related("registration__conference", "registration__user")
             .order_by("status_changed_at", "id")
         )
-        if session.seats is not None:
-            free = session.seats - taken.get(session.pk, 0)
-            if free <= 0:
+        seats = selectors.free(session.seats, taken.get(session.pk, 0))
+        if seats is not None:
+            if not seats:
                 continue
-            queue = queue[:free]
+            queue = queue[:seats]
         for booking in queue:
             booking.session = session
             booking.status = Booking.Status.CONFIRMED
@@ -586,8 +524,8 @@ def _rebalance(conference: Conference, *, session_ids: set[int], actor: User | N
     if conference.is_cancelled:
         return []
     now = timezone.now()
-    free = conference.capacity - _tally(conference).confirmed
-    promoted = list(_waiting(conference).select_related("conference", "user")[:free]) if free > 0 else []
+    places = selectors.free(conference.capacity, _tally(conference).confirmed)
+    promoted = list(_waiting(conference).select_related("conference", "user")[:places]) if places else []
     for registration in promoted:
         _set_status(registration, Status.CONFIRMED, now=now)
     promoted_bookings = Booking.objects.filter(registration__in=promoted)
@@ -625,32 +563,6 @@ def _record(registration: Registration, action: str, *, actor: User | None, deta
 
 def _booking_summary(registration: Registration) -> dict[str, str]:
     return dict(registration.bookings.order_by("session_id").values_list("session__code", "status"))
-
-
-def _erase_emails(user: User, registrations: list[Registration]) -> None:
-    addresses = {user.email, *EmailAddress.objects.filter(user=user).values_list("email", flat=True)}
-    to_them = Q()
-    for address in addresses:
-        to_them |= Q(to__iexact=address)
-    unsent = Q(status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.SENDING])
-    # Both cases read the row as it was before this update.
-    OutgoingEmail.objects.filter(Q(registration__in=registrations) | to_them).update(
-        status=Case(When(unsent, then=Value(OutgoingEmail.Status.FAILED)), default=F("status")),
-        last_error=Case(When(unsent, then=Value("Not sent: the account was deleted.")), default=Value("")),
-        to="",
-        subject="",
-        body_text="",
-        body_html="",
-        attachments=[],
-    )
-
-
-def _erase_admin_log(model: type[Registration] | type[User], pks: list[int]) -> None:
-    """The admin's log names objects as they were (a registration by the attendee's name, a
-    user by email address); erased ones are named by their id."""
-    LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(model), object_id__in=[str(pk) for pk in pks]
-    ).update(object_repr=Concat(Value("#"), "object_id", output_field=CharField()))
 
 
 def _field_label(field: str) -> str:

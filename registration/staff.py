@@ -5,9 +5,6 @@ does anyone holding the export permission; the lists carry personal data and nee
 `registration.export_registration` permission. Anonymous visitors are sent to log in.
 """
 
-import datetime
-from dataclasses import dataclass
-
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -16,51 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from agenda.models import Conference
-from registration import exports, selectors
-from registration.exports import EXPORT_PERMISSION, AttendeeExportForm, ExportOptionsForm
+from agenda.models import Conference, Session
+from registration import charts, exports, selectors
+from registration.exports import EXPORT_PERMISSION
+from registration.forms import AttendeeExportForm, ExportOptionsForm
 from registration.models import Registration
-
-# Width of one day's column in the chart's own units; the chart scales to the page.
-DAY_WIDTH = 10
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    count: int
-    # 0–100: the bar's length as a share of the longest one (at least 1 when count > 0).
-    width: int
-
-
-def _width(count: int, top: int) -> int:
-    return max(1, round(100 * count / top)) if count and top else 0
-
-
-def _bars(items: list[tuple[str, int]]) -> list[Bar]:
-    top = max((count for _label, count in items), default=0)
-    return [Bar(str(label), count, _width(count, top)) for label, count in items]
-
-
-@dataclass(frozen=True)
-class Day:
-    date: datetime.date
-    count: int
-    total: int
-    # The column's place and size in the chart's own units (DAY_WIDTH wide, 100 high).
-    x: int
-    y: int
-    height: int
-
-
-def _days(per_day: list[tuple[datetime.date, int]]) -> list[Day]:
-    top = max((count for _day, count in per_day), default=0)
-    days, total = [], 0
-    for index, (date, count) in enumerate(per_day):
-        total += count
-        height = _width(count, top)
-        days.append(Day(date, count, total, index * DAY_WIDTH + 1, 100 - height, height))
-    return days
 
 
 def _check_staff(user) -> None:
@@ -74,38 +31,38 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     _check_staff(request.user)
     conference = get_object_or_404(Conference, slug=slug)
     totals = selectors.count_registrations_by_status(conference)
-    pre_events = list(selectors.pre_events_with_places(conference))
+    pre_events = list(selectors.sessions_with_sign_up(conference))
     for session in pre_events:
-        seats = session.total_seats
-        session.left = max(seats - session.taken, 0) if seats is not None else None
-        session.width = _width(min(session.taken, seats), seats) if seats else 0
+        seats = session.seats_total
+        session.left = selectors.seats_left(session)
+        session.width = charts.width(min(session.seats_taken, seats), seats) if seats else 0
     countries = selectors.count_attendees_by_country(conference)
-    days = _days(selectors.count_registrations_by_day(conference))
+    days = charts.days(selectors.count_registrations_by_day(conference))
     confirmed = totals[Registration.Status.CONFIRMED]
     waiting_lists = [(_("The conference"), totals[Registration.Status.WAITLISTED])]
-    waiting_lists += [(session.title, session.waiting) for session in pre_events]
+    waiting_lists += [(session.title, session.seats_waiting) for session in pre_events]
     context = {
         "conference": conference,
         "now": timezone.localtime(timezone.now(), conference.tz),
         "places": {
             "capacity": conference.capacity,
             "confirmed": confirmed,
-            "left": max(conference.capacity - confirmed, 0),
-            "width": _width(min(confirmed, conference.capacity), conference.capacity),
+            "left": selectors.free(conference.capacity, confirmed),
+            "width": charts.width(min(confirmed, conference.capacity), conference.capacity),
         },
-        "statuses": _bars([(label, totals[value]) for value, label in Registration.Status.choices]),
+        "statuses": charts.bars([(label, totals[value]) for value, label in Registration.Status.choices]),
         "total": sum(totals.values()),
         "pre_events": pre_events,
-        "waiting_lists": _bars(waiting_lists),
-        "countries": _bars([(share.label, share.count) for share in countries]),
-        "organisation_types": _bars(
+        "waiting_lists": charts.bars(waiting_lists),
+        "countries": charts.bars([(share.label, share.count) for share in countries]),
+        "organisation_types": charts.bars(
             [(share.label, share.count) for share in selectors.count_attendees_by_organisation_type(conference)]
         ),
         "days": days,
         "first_day": days[0].date if days else None,
         "last_day": days[-1].date if days else None,
         "busiest_day": max(days, key=lambda day: day.count, default=None),
-        "days_width": max(len(days), 1) * DAY_WIDTH,
+        "days_width": max(len(days), 1) * charts.DAY_WIDTH,
         "attendee_form": AttendeeExportForm(conference=conference),
         "lists_form": ExportOptionsForm(auto_id="lists_%s"),
     }
@@ -147,7 +104,9 @@ def check_in_csv(request: HttpRequest, slug: str) -> HttpResponse | StreamingHtt
 @require_GET
 def session_csv(request: HttpRequest, slug: str, code: str) -> HttpResponse | StreamingHttpResponse:
     conference = get_object_or_404(Conference, slug=slug)
-    session = get_object_or_404(exports.bookable_sessions(conference).select_related("conference"), code=code)
+    session = get_object_or_404(
+        Session.objects.with_sign_up().filter(conference=conference).select_related("conference"), code=code
+    )
     form = ExportOptionsForm(request.GET)
     if not form.is_valid():
         return _invalid(request, conference, form)

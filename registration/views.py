@@ -7,18 +7,18 @@ registration, so nobody can reach another's. Writes go through `registration.ser
 from collections.abc import Callable
 from functools import wraps
 
-from allauth.core import ratelimit
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import personal_data
+from accounts.forms import DeleteAccountForm
 from agenda.models import Conference
+from conference.ratelimit import limit_posts
 from registration import selectors, services
 from registration.exceptions import (
     AlreadyRegistered,
@@ -30,7 +30,7 @@ from registration.exceptions import (
     RegistrationClosed,
     RegistrationUnavailable,
 )
-from registration.forms import DeleteAccountForm, DetailsForm, PreEventsForm, RegistrationForm
+from registration.forms import DetailsForm, PreEventsForm, RegistrationForm
 from registration.models import Registration
 
 
@@ -42,26 +42,11 @@ def changeable_registration(view: Callable) -> Callable:
         registration = selectors.registration_for(request.user, _conference(slug))
         if registration is None or registration.status not in Registration.LIVE_STATUSES:
             raise Http404
-        if not selectors.attendee_may_change(registration.conference):
+        if registration.conference.has_started:
             return _refused(request, slug, ChangesClosed())
         return view(request, registration)
 
     return wrapper
-
-
-def limit_posts(action: str) -> Callable[[Callable], Callable]:
-    """Refuse POSTs beyond the limits of the allauth rate-limit `action` (ACCOUNT_RATE_LIMITS) with a 429 page."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method == "POST" and not ratelimit.consume(request, action=action):
-                return render(request, "registration/rate_limited.html", status=429)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 # Every registration POST counts in one limit, per user and per address.
@@ -79,8 +64,9 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
             return _already_registered(request, current)
         messages.info(request, _("You are already registered; here is your registration."))
         return redirect("registration:mine", slug=conference.slug)
-    if not conference.is_registration_open:
-        return _closed(request, conference, selectors.window_message(conference))
+    state = conference.registration_state
+    if not state.is_open:
+        return _closed(request, conference, state.message)
 
     form = RegistrationForm(request.POST or None, conference=conference, initial=selectors.last_details(request.user))
     if request.method == "POST" and form.is_valid():
@@ -197,7 +183,7 @@ def cancel(request: HttpRequest, registration: Registration) -> HttpResponse:
 def export(request: HttpRequest, slug: str) -> JsonResponse:
     conference = _conference(slug)
     response = JsonResponse(
-        selectors.personal_data(request.user), json_dumps_params={"indent": 2, "ensure_ascii": False}
+        personal_data.personal_data(request.user), json_dumps_params={"indent": 2, "ensure_ascii": False}
     )
     response["Content-Disposition"] = f'attachment; filename="my-data-{conference.slug}.json"'
     return response
@@ -210,7 +196,7 @@ def delete_account(request: HttpRequest, slug: str) -> HttpResponse:
     conference = _conference(slug)
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        services.delete_account(request.user)
+        personal_data.delete_account(request.user)
         logout(request)
         messages.success(request, _("Your account is deleted and your personal data erased."))
         return redirect(conference)
@@ -220,16 +206,6 @@ def delete_account(request: HttpRequest, slug: str) -> HttpResponse:
         {"conference": conference, "form": form},
         status=400 if form.errors else 200,
     )
-
-
-def set_language(request: HttpRequest) -> HttpResponse:
-    """Django's language switch (a cookie for this browser), which also keeps the choice on the
-    account of a logged-in user: their next registration's emails default to it."""
-    response = i18n.set_language(request)
-    language = request.POST.get("language", "")
-    if request.method == "POST" and request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        services.remember_language(request.user, language=language)
-    return response
 
 
 def _conference(slug: str) -> Conference:
@@ -245,8 +221,8 @@ def _detail_context(registration: Registration) -> dict:
         "conference": registration.conference,
         "registration": registration,
         "position": selectors.waitlist_position(registration),
-        "may_change": selectors.attendee_may_change(registration.conference),
-        "may_register_again": registration.conference.is_registration_open,
+        "may_change": not registration.conference.has_started,
+        "may_register_again": registration.conference.registration_state.is_open,
     }
 
 

@@ -45,6 +45,24 @@ def own_cache_namespace(settings):
     settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": prefix}}
 
 
+@pytest.fixture
+def listen(monkeypatch):
+    """`listen(event)` -> a list that fills with the details of each announcement of that
+    agenda event, and whether it came inside a transaction; after the app's own subscribers."""
+    from agenda import events
+
+    def start(event: str) -> list[dict]:
+        received = []
+
+        def record(**details):
+            received.append({**details, "in_transaction": connection.in_atomic_block})
+
+        monkeypatch.setitem(events._subscribers, event, [*events.subscribers(event), record])
+        return received
+
+    return start
+
+
 @pytest.fixture(autouse=True)
 def default_language():
     """A request leaves its language active in the test's thread (LocaleMiddleware activates

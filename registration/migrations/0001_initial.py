@@ -5,7 +5,7 @@ import django.db.models.functions.text
 import django.utils.timezone
 import django_countries.fields
 import registration.models
-import registration.validators
+import conference.validators
 from django.conf import settings
 from django.db import migrations, models
 
@@ -69,14 +69,14 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('number', models.PositiveIntegerField(editable=False, verbose_name='registration number')),
                 ('status', models.CharField(choices=[('pending', 'Pending approval'), ('confirmed', 'Confirmed'), ('waitlisted', 'On the waiting list'), ('cancelled', 'Cancelled'), ('rejected', 'Rejected')], db_index=True, max_length=20, verbose_name='status')),
-                ('given_name', models.CharField(max_length=100, validators=[registration.validators.validate_name], verbose_name='given name')),
-                ('family_name', models.CharField(max_length=100, validators=[registration.validators.validate_name], verbose_name='family name')),
-                ('organisation', models.CharField(max_length=200, validators=[registration.validators.validate_plain_text], verbose_name='organisation')),
+                ('given_name', models.CharField(max_length=100, validators=[conference.validators.validate_name], verbose_name='given name')),
+                ('family_name', models.CharField(max_length=100, validators=[conference.validators.validate_name], verbose_name='family name')),
+                ('organisation', models.CharField(max_length=200, validators=[conference.validators.validate_plain_text], verbose_name='organisation')),
                 ('organisation_type', models.CharField(choices=[('cluster', 'Cluster organisation'), ('sme', 'SME'), ('large_company', 'Large company'), ('research', 'Research or university'), ('public_authority', 'Public authority'), ('eu_institution', 'EU institution'), ('other', 'Other')], max_length=20, verbose_name='organisation type')),
                 ('country', django_countries.fields.CountryField(max_length=2, verbose_name='country')),
-                ('job_title', models.CharField(blank=True, max_length=200, validators=[registration.validators.validate_plain_text], verbose_name='job title')),
-                ('dietary_requirements', models.CharField(blank=True, max_length=500, validators=[registration.validators.validate_plain_text], verbose_name='dietary requirements')),
-                ('accessibility_needs', models.CharField(blank=True, max_length=500, validators=[registration.validators.validate_plain_text], verbose_name='accessibility needs')),
+                ('job_title', models.CharField(blank=True, max_length=200, validators=[conference.validators.validate_plain_text], verbose_name='job title')),
+                ('dietary_requirements', models.CharField(blank=True, max_length=500, validators=[conference.validators.validate_plain_text], verbose_name='dietary requirements')),
+                ('accessibility_needs', models.CharField(blank=True, max_length=500, validators=[conference.validators.validate_plain_text], verbose_name='accessibility needs')),
                 ('privacy_statement_agreed', models.TextField(editable=False, verbose_name='privacy statement agreed to')),
                 ('privacy_agreed_at', models.DateTimeField(editable=False, verbose_name='privacy statement agreed at')),
                 ('photo_opt_out', models.BooleanField(default=False, verbose_name='no photos or streaming of me')),

@@ -12,8 +12,8 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from agenda import events
 from agenda.models import Conference, Room, Session
-from agenda.signals import session_changed
 from tests.agenda.conftest import build_programme, local
 from tests.factories import (
     ConferenceFactory,
@@ -155,28 +155,22 @@ def test_saving_a_clash_is_warned_about_not_refused(organiser, conference):
     assert "⚠ Auditorium is also taken by “Keynote”" in html.unescape(change_form)
 
 
-def test_session_moved_in_the_admin_is_announced_with_its_changes(organiser, conference):
+def test_session_moved_in_the_admin_is_announced_with_its_changes(organiser, conference, listen):
     session = SessionFactory(conference=conference, start=local(conference, 0, 9))
-    received = []
+    announced = listen(events.SESSION_CHANGED)
 
-    def listen(sender, session, changes, **kwargs):
-        received.append(changes)
-
-    session_changed.connect(listen)
-    try:
-        organiser.post(
-            f"{SESSIONS}{session.pk}/change/",
-            session_form(
-                conference,
-                title_en=session.title,
-                code=session.code,
-                room=session.room_id,
-                start_1="11:00",
-                end_1="12:00",
-            ),
-        )
-    finally:
-        session_changed.disconnect(listen)
+    organiser.post(
+        f"{SESSIONS}{session.pk}/change/",
+        session_form(
+            conference,
+            title_en=session.title,
+            code=session.code,
+            room=session.room_id,
+            start_1="11:00",
+            end_1="12:00",
+        ),
+    )
+    received = [details["changes"] for details in announced]
 
     session.refresh_from_db()
     assert session.sequence == 1

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from agenda import selectors
+from agenda import seats, selectors
 from agenda.models import Session
 from agenda.selectors import Clash
 from registration.models import Booking
@@ -162,9 +162,9 @@ def test_seats_left_counts_confirmed_bookings_only(conference, django_assert_num
     BookingFactory(session=full, registration__conference=conference)  # organisers may overfill
 
     with django_assert_num_queries(1):
-        left = selectors.seats_left([pre_event.pk, in_room.pk, full.pk, plenary.pk, cancelled.pk])
+        left = seats.seats_left([pre_event.pk, in_room.pk, full.pk, plenary.pk, cancelled.pk])
     with django_assert_num_queries(0):
-        assert selectors.seats_left([]) == {}
+        assert seats.seats_left([]) == {}
 
     assert left == {pre_event.pk: 2, in_room.pk: 2, full.pk: 0}
     assert not_asked.pk not in left

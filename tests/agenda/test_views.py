@@ -136,7 +136,8 @@ def test_conference_page_shows_dates_venue_keynote_speakers(client, conference, 
     assert "Ximo Puig" in page
     assert "President of the Valencia Regional Government" in page
     assert "Peter Berkowitz" not in page  # a moderator of a pre-event, not a keynote
-    assert "Registration is closed." in page
+    assert "This conference has taken place." in page
+    assert "Register" not in page
 
 
 def test_conference_page_register_button_while_registration_is_open(client):
@@ -145,7 +146,9 @@ def test_conference_page_register_button_while_registration_is_open(client):
     markup = main(client.get(f"/{conference.slug}/"))
 
     assert f'<a class="button" href="/{conference.slug}/register/">Register</a>' in markup
-    assert "Registration closes on" in markup
+    # It closes at midnight starting the first day: the last minute one can register is the day before's.
+    last_day = conference.start_date - dt.timedelta(days=1)
+    assert f"Registration is open until {last_day:%-d %B %Y}, 23:59 (Europe/Madrid)." in markup
 
 
 def test_conference_page_says_when_registration_opens(client):
@@ -154,7 +157,7 @@ def test_conference_page_says_when_registration_opens(client):
 
     response = client.get(f"/{conference.slug}/")
 
-    assert "Registration opens on 15 January 2099, 09:00 (CET)." in text(response)
+    assert "Registration opens on 15 January 2099, 09:00 (Europe/Madrid)." in text(response)
     assert "/register/" not in main(response)
 
 

@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from registration.models import OutgoingEmail, User
+from outbox.models import OutgoingEmail
+from registration.models import User
 from tests.conftest import database_url
 from tests.factories import PASSWORD, VerifiedUserFactory
 from tests.production import HTTPS, HttpClient, ProductionServer

@@ -23,8 +23,9 @@ from icalendar import Calendar
 from lxml import etree
 
 from agenda.models import Conference, Session, SessionSpeaker
+from outbox.models import OutgoingEmail
 from registration.exports import neutralise
-from registration.models import ExportRecord, OutgoingEmail, Registration
+from registration.models import ExportRecord, Registration
 from registration.notifications import notify
 from tests.conference.test_authorisation import body
 from tests.factories import (
@@ -360,8 +361,8 @@ def test_admin_shows_every_field_as_text(world):
             *(world[f"conference.{name}"] for name in CONFERENCE_FIELDS),
             *world.pick("room", "track"),
         ],
-        reverse("admin:registration_outgoingemail_changelist"): [world["conference.name"]],
-        reverse("admin:registration_outgoingemail_change", args=[with_email.pk]): [
+        reverse("admin:outbox_outgoingemail_changelist"): [world["conference.name"]],
+        reverse("admin:outbox_outgoingemail_change", args=[with_email.pk]): [
             *world.pick("conference.name", "attendee.given_name", "session.title", "room", "conference.venue"),
         ],
         reverse("admin:registration_exportrecord_changelist"): [world["conference.name"]],
@@ -390,7 +391,7 @@ def test_emails_escape_the_html_part_and_keep_the_text_part_plain(world):
     notify(world.registration, "confirmed")
     notify(world.registration, "session_changed", extra_context={"session": world.pre_event})
     notify(world.registration, "rejected", extra_context={"reason": reason})
-    emails = {email.kind: email for email in OutgoingEmail.objects.filter(registration=world.registration)}
+    emails = {email.kind: email for email in OutgoingEmail.objects.filter(to=world.registration.user.email)}
     dates = world.pick("conference.name", "conference.venue", "conference.city")
     expected = {
         "confirmed": [world["attendee.given_name"], *dates, world["session.title"], world["room"]],

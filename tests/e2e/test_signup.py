@@ -1,6 +1,7 @@
 from playwright.sync_api import expect
 
-from registration.models import OutgoingEmail, User
+from outbox.models import OutgoingEmail
+from registration.models import User
 from tests.conftest import first_link
 
 

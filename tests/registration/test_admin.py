@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from outbox.models import OutgoingEmail
 from registration import selectors, services
-from registration.models import Booking, OutgoingEmail, Registration, RegistrationChange
+from registration.models import Booking, Registration, RegistrationChange
 from tests.factories import (
     BookingFactory,
     ConferenceFactory,
@@ -145,7 +146,7 @@ def test_approve_in_bulk_confirms_in_order_while_places_last(client, organiser):
     assert "3 registrations changed." in text(response)
     assert first.changes.get(action=Action.APPROVED).actor == organiser
     assert OutgoingEmail.objects.filter(kind="approved").count() == 2
-    assert OutgoingEmail.objects.filter(kind="waitlisted", registration=third).exists()
+    assert OutgoingEmail.objects.filter(kind="waitlisted", to=third.user.email).exists()
 
 
 def test_approve_something_not_pending_warns_and_changes_nothing(client, organiser):
@@ -171,7 +172,7 @@ def test_reject_asks_for_a_reason_then_tells_each_attendee(client, organiser):
     for registration in registrations:
         registration.refresh_from_db()
         assert registration.status == Status.REJECTED
-        assert "cluster managers" in OutgoingEmail.objects.get(registration=registration, kind="rejected").body_text
+        assert "cluster managers" in OutgoingEmail.objects.get(to=registration.user.email, kind="rejected").body_text
 
 
 def test_cancel_asks_first_then_cancels_and_promotes(client, organiser):
@@ -278,3 +279,19 @@ def test_history_is_listed_and_read_only(client, organiser):
     assert edit.status_code == 403
     change.refresh_from_db()
     assert change.action == Action.REGISTERED
+
+
+def test_resend_confirmation_action_renders_confirmation_anew(admin_client):
+    registration = RegistrationFactory(family_name="Bieńkowska", conference__name="Cluster Days")
+    cancelled = RegistrationFactory(status=Registration.Status.CANCELLED)
+
+    response = admin_client.post(
+        "/admin/registration/registration/",
+        {"action": "resend_confirmation", "_selected_action": [registration.pk, cancelled.pk]},
+        follow=True,
+    )
+
+    confirmation = OutgoingEmail.objects.get()
+    assert (confirmation.to, confirmation.kind) == (registration.user.email, "confirmed")
+    assert confirmation.subject == "Cluster Days: Your registration is confirmed"
+    assert "1 confirmation queued." in response.content.decode()

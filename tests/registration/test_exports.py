@@ -5,7 +5,7 @@ import re
 import zoneinfo
 
 import pytest
-from django.contrib.admin import AdminSite, ModelAdmin
+from django.contrib.admin import AdminSite
 from django.contrib.auth.models import Permission
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.exceptions import PermissionDenied
@@ -15,7 +15,8 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from registration import staff
-from registration.exports import export_selected_registrations, neutralise
+from registration.admin import RegistrationAdmin
+from registration.exports import neutralise
 from registration.models import Booking, ExportRecord, Registration
 from tests.factories import (
     BookingFactory,
@@ -705,8 +706,8 @@ def test_exports_refuse_other_methods_than_get(client, exporter, conference):
 # The admin ----------------------------------------------------------------------------
 
 
-def registration_admin() -> ModelAdmin:
-    return ModelAdmin(Registration, AdminSite())
+def registration_admin() -> RegistrationAdmin:
+    return RegistrationAdmin(Registration, AdminSite())
 
 
 def admin_request(rf, user):
@@ -722,9 +723,7 @@ def test_admin_action_exports_only_the_selected_registrations(rf, conference):
     RegistrationFactory(conference=conference, number=2, family_name="Not chosen")
     user = StaffFactory(can_export=True)
 
-    response = export_selected_registrations(
-        registration_admin(), admin_request(rf, user), Registration.objects.filter(pk=chosen.pk)
-    )
+    response = registration_admin().export_selected(admin_request(rf, user), Registration.objects.filter(pk=chosen.pk))
 
     header, *data = rows(response)
     assert header == ATTENDEE_HEADER
@@ -739,7 +738,7 @@ def test_admin_action_refuses_registrations_of_two_conferences(rf, conference):
     RegistrationFactory()
     request = admin_request(rf, StaffFactory(can_export=True))
 
-    response = export_selected_registrations(registration_admin(), request, Registration.objects.all())
+    response = registration_admin().export_selected(request, Registration.objects.all())
 
     assert response is None
     assert [str(message) for message in request._messages] == ["Select the registrations of one conference at a time."]
@@ -750,9 +749,7 @@ def test_admin_action_needs_the_export_permission(rf, conference):
     RegistrationFactory(conference=conference)
 
     with pytest.raises(PermissionDenied):
-        export_selected_registrations(
-            registration_admin(), admin_request(rf, StaffFactory()), Registration.objects.all()
-        )
+        registration_admin().export_selected(admin_request(rf, StaffFactory()), Registration.objects.all())
     assert not ExportRecord.objects.exists()
 
 

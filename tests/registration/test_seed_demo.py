@@ -39,7 +39,7 @@ def test_seed_demo_creates_the_2017_edition_from_the_seeds(monkeypatch):
     assert (conference.venue, conference.city, conference.country.code) == ("Veles e Vents", "Valencia", "ES")
     assert (conference.start_date, conference.end_date) == (dt.date(2017, 11, 8), dt.date(2017, 11, 9))
     assert (conference.timezone, conference.capacity, conference.is_published) == ("Europe/Madrid", 350, True)
-    assert not conference.is_registration_open
+    assert not conference.registration_state.is_open
 
     def speakers_of(code: str) -> list[tuple[str, str]]:
         session = conference.sessions.get(code=code)
@@ -83,7 +83,7 @@ def test_seed_demo_creates_the_upcoming_edition_open_for_registration():
     past = Conference.objects.get(slug="growyourregion-2017")
     upcoming = Conference.objects.get(slug="growyourregion")
     assert upcoming.start_date > timezone.localdate()
-    assert upcoming.is_registration_open
+    assert upcoming.registration_state.is_open
     assert upcoming.name == f"GROW your REGIOn {upcoming.start_date.year}"
     assert upcoming.venue == past.venue
     assert upcoming.capacity == 350
@@ -157,7 +157,7 @@ def test_seed_demo_bench_builds_the_synthetic_conference(monkeypatch):
 
     bench = Conference.objects.get(slug="bench")
     assert (bench.end_date - bench.start_date).days == 2
-    assert bench.is_registration_open
+    assert bench.registration_state.is_open
     assert bench.rooms.count() == 10
     sessions = bench.sessions.all()
     assert sessions.count() == 40

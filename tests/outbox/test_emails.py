@@ -5,8 +5,8 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
-from registration import emails
-from registration.emails import (
+from outbox import emails
+from outbox.emails import (
     TransientEmailError,
     compose,
     queue_email,
@@ -15,7 +15,7 @@ from registration.emails import (
     retry_delay,
     send_email,
 )
-from registration.models import OutgoingEmail
+from outbox.models import OutgoingEmail
 from tests.factories import ConferenceFactory
 from tests.services import free_port
 
@@ -41,7 +41,7 @@ def test_queue_email_hands_over_only_after_commit(broker_queue, django_capture_o
         email = queue_email(to="ela@example.pl", subject="S", body_text="T", kind="confirmed", language="en")
         assert broker_queue() == []
 
-    assert broker_queue() == [("registration.deliver_email", email.pk)]
+    assert broker_queue() == [("outbox.deliver_email", email.pk)]
     assert email.status == OutgoingEmail.Status.QUEUED
     assert email.message_id.startswith("<")
     assert email.message_id.endswith("@localhost>")
@@ -231,9 +231,7 @@ def test_requeue_stale_emails_hands_over_what_was_lost(settings, broker_queue):
     assert requeue_stale_emails() == 3
     assert requeue_stale_emails() == 0  # handed over: left alone for another grace period
 
-    assert broker_queue() == sorted(
-        ("registration.deliver_email", email.pk) for email in (lost, retry_overdue, abandoned)
-    )
+    assert broker_queue() == sorted(("outbox.deliver_email", email.pk) for email in (lost, retry_overdue, abandoned))
     abandoned.refresh_from_db()
     assert (abandoned.status, abandoned.last_error) == (
         OutgoingEmail.Status.QUEUED,

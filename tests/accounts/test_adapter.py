@@ -3,7 +3,8 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 
-from registration.models import OutgoingEmail, User
+from outbox.models import OutgoingEmail
+from registration.models import User
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -26,13 +26,14 @@ from django.db.models import Case, F, Q, TextField, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from agenda.models import Conference
-from registration.models import OutgoingEmail, Registration
+from outbox.models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
 # This worker's (thread's) SMTP connection, kept between emails: see _smtp_connection().
 _smtp = threading.local()
 
+# The Celery task that delivers one email (outbox.tasks.deliver_email).
+DELIVERY_TASK = "outbox.deliver_email"
 # Retry delays double from settings.OUTBOX_RETRY_DELAY up to this many seconds.
 MAX_RETRY_DELAY = 1800
 # Emails one sweep hands over at most; a larger backlog goes with the next sweep.
@@ -53,12 +54,11 @@ class TransientEmailError(Exception):
         self.retry_in = retry_in
 
 
-def compose(
-    *, heading: str, content: str, conference: Conference | None = None, my_registration_url: str = ""
-) -> tuple[str, str]:
+def compose(*, heading: str, content: str, conference=None, my_registration_url: str = "") -> tuple[str, str]:
     """The plain-text and HTML bodies of an email whose message is `content` (plain text),
-    in the active language: the text as written around a common footer, and the one HTML
-    layout with the text escaped and its links made clickable."""
+    in the active language: the text as written around a common footer (naming the
+    conference, if one is given), and the one HTML layout with the text escaped and its
+    links made clickable."""
     context = {
         "heading": heading,
         "content": content.strip(),
@@ -76,7 +76,7 @@ def queue_email(
     body_html: str = "",
     kind: str,
     language: str,
-    registration: Registration | None = None,
+    conference=None,
     attachments: list[dict] | None = None,
     reply_to: str = "",
     dedup_key: str | None = None,
@@ -86,7 +86,8 @@ def queue_email(
     Call it inside the transaction of the change the email reports, so that the email
     exists if and only if the change does. With `dedup_key`, an email already saved under
     the same key wins: nothing is queued and None is returned (a unique index decides,
-    so this holds between concurrent transactions too).
+    so this holds between concurrent transactions too). `conference` is the conference
+    the email is about, if any: its organisers see the email.
     """
     email = OutgoingEmail(
         to=to,
@@ -95,7 +96,7 @@ def queue_email(
         body_html=body_html,
         kind=kind,
         language=language,
-        registration=registration,
+        conference=conference,
         attachments=attachments or [],
         reply_to=reply_to,
         dedup_key=dedup_key,
@@ -121,7 +122,7 @@ def resend_email(email: OutgoingEmail) -> OutgoingEmail:
         body_html=email.body_html,
         kind=email.kind,
         language=email.language,
-        registration=email.registration,
+        conference=email.conference,
         attachments=email.attachments,
         reply_to=email.reply_to,
     )
@@ -136,9 +137,11 @@ def enqueue_delivery(email_id: int) -> None:
 
 def enqueue_deliveries(email_ids: Iterable[int]) -> int:
     """Hand emails to the workers over one broker connection; returns how many the broker
-    took. Never raises for a broker that is down: the rows are safe and the sweep retries."""
-    from registration.tasks import deliver_email  # the tasks module imports this one
+    took. Never raises for a broker that is down: the rows are safe and the sweep retries.
 
+    The task is found by its name in Celery's registry: outbox.tasks calls into this
+    module, not the other way."""
+    deliver_email = current_app.tasks[DELIVERY_TASK]
     handed_over = 0
     try:
         with current_app.producer_or_acquire() as producer:
@@ -338,3 +341,43 @@ def _finish(email: OutgoingEmail, status: str, *, error: str = "") -> None:
         email.sent_at = timezone.now()
         fields.append("sent_at")
     email.save(update_fields=fields)
+
+
+def emails_to(addresses: set[str]) -> list[dict]:
+    """What was sent (or is on its way) to, or on behalf of, any of `addresses`: the kinds,
+    subjects and states, for a person's own-data download."""
+    return [
+        {
+            "kind": email.kind,
+            "subject": email.subject,
+            "status": email.status,
+            "created_at": email.created_at.isoformat(),
+        }
+        for email in OutgoingEmail.objects.filter(_about(addresses)).order_by("created_at", "pk")
+    ]
+
+
+def erase_emails(addresses: set[str]) -> int:
+    """Erase the emails to any of `addresses`, or written by them (a reply-to address, as in a
+    report to the organisers): the rows stay for the outbox's figures, without recipient,
+    subject, bodies, attachments or error (which may quote the address); those not sent yet
+    never will be. Returns how many rows were erased."""
+    unsent = Q(status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.SENDING])
+    # Both cases read the row as it was before this update.
+    return OutgoingEmail.objects.filter(_about(addresses)).update(
+        status=Case(When(unsent, then=Value(OutgoingEmail.Status.FAILED)), default=F("status")),
+        last_error=Case(When(unsent, then=Value("Not sent: the account was deleted.")), default=Value("")),
+        to="",
+        reply_to="",
+        subject="",
+        body_text="",
+        body_html="",
+        attachments=[],
+    )
+
+
+def _about(addresses: set[str]) -> Q:
+    condition = Q(pk__in=[])
+    for address in addresses:
+        condition |= Q(to__iexact=address) | Q(reply_to__iexact=address)
+    return condition

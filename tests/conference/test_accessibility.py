@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
-from registration.models import OutgoingEmail
+from outbox.models import OutgoingEmail
 from tests.factories import ConferenceFactory, UserFactory
 from tests.registration.test_views import text
 
@@ -73,7 +73,7 @@ def test_report_emails_the_organisers_who_reply_to_the_reporter(client):
     assert response.status_code == 302
     assert response["Location"] == "/accessibility/"
     email = OutgoingEmail.objects.get()
-    assert (email.to, email.reply_to, email.kind, email.language, email.registration) == (
+    assert (email.to, email.reply_to, email.kind, email.language, email.conference) == (
         ORGANISERS,
         "asa.oberg@example.se",
         "accessibility_report",

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
 from django.utils.translation import get_language
 
-from registration.emails import compose, queue_email
+from outbox.emails import compose, queue_email
 
 
 class AccountAdapter(DefaultAccountAdapter):

@@ -11,8 +11,8 @@ from celery import Celery
 from django.db import transaction
 
 from conference.celery import app as site_app
-from registration.emails import queue_email, requeue_stale_emails
-from registration.models import OutgoingEmail
+from outbox.emails import queue_email, requeue_stale_emails
+from outbox.models import OutgoingEmail
 from registration.notifications import notify
 from tests.conftest import CeleryWorker, SmtpSink
 from tests.factories import RegistrationFactory
@@ -172,7 +172,7 @@ def test_permanent_refusal_fails_once_and_shows_in_admin(broker, start_worker, s
     assert smtp_sink.refused == ["gone@example.org"]
     delivered.refresh_from_db()
     assert delivered.status == OutgoingEmail.Status.SENT
-    page = admin_client.get("/admin/registration/outgoingemail/", {"status__exact": "failed"}).content.decode()
+    page = admin_client.get("/admin/outbox/outgoingemail/", {"status__exact": "failed"}).content.decode()
     assert "gone@example.org" in page
     assert "Recipient refused: gone@example.org: 550 5.1.1 No such user here" in page
     assert "ok@example.org" not in page

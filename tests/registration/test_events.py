@@ -7,8 +7,9 @@ from django.test.utils import CaptureQueriesContext
 
 from agenda import services as agenda_services
 from agenda.models import Conference, Session
+from outbox.models import OutgoingEmail
 from registration import services
-from registration.models import OutgoingEmail, Registration, RegistrationChange
+from registration.models import Registration, RegistrationChange
 from tests.factories import (
     ConferenceFactory,
     OrganiserFactory,
@@ -55,10 +56,9 @@ def test_more_places_promote_in_order_in_the_organisers_transaction():
     agenda_services.save_conference(conference)
 
     assert statuses(first, second, third) == [Status.CONFIRMED, Status.CONFIRMED, Status.WAITLISTED]
-    assert sorted(OutgoingEmail.objects.filter(kind="promoted").values_list("registration", flat=True)) == [
-        first.pk,
-        second.pk,
-    ]
+    assert sorted(OutgoingEmail.objects.filter(kind="promoted").values_list("to", flat=True)) == sorted(
+        [first.user.email, second.user.email]
+    )
 
 
 def test_more_seats_on_a_pre_event_seat_its_queue_in_the_organisers_transaction():
@@ -72,7 +72,7 @@ def test_more_seats_on_a_pre_event_seat_its_queue_in_the_organisers_transaction(
 
     assert (seat_status(queued, workshop), seat_status(still_queued, workshop)) == ("confirmed", "waitlisted")
     (email,) = OutgoingEmail.objects.filter(kind="promoted")
-    assert email.registration == queued
+    assert email.to == queued.user.email
 
 
 def test_a_roomier_room_in_the_conference_admin_seats_the_queues_of_its_sessions(client):
@@ -169,3 +169,11 @@ def test_saving_a_pre_event_without_more_seats_promotes_nobody_and_costs_no_quer
     assert callbacks == []
     # Booked and waited for, or neither: the save costs the agenda's own queries only.
     assert counts[0] == counts[1]
+
+
+def test_registration_is_the_one_subscriber_of_the_programme_events():
+    from agenda import events
+    from registration import notifications
+
+    assert events.subscribers(events.CAPACITY_RAISED) == [services.promote_waitlist]
+    assert events.subscribers(events.SESSION_CHANGED) == [notifications.notify_session_change]
