@@ -139,6 +139,19 @@ def test_conference_page_shows_dates_venue_keynote_speakers(client, conference, 
     assert "Registration is closed." in page
 
 
+def test_conference_page_keynote_speakers_leave_out_the_moderator_of_a_keynote(client, conference):
+    keynote = SessionFactory(conference=conference, kind=Session.Kind.KEYNOTE, title="Smart specialisation")
+    SessionSpeakerFactory(session=keynote, speaker__name="Antti Peltomäki", role=SessionSpeaker.Role.SPEAKER)
+    SessionSpeakerFactory(session=keynote, speaker__name="Ulla Engelmann", role=SessionSpeaker.Role.MODERATOR)
+    SessionSpeakerFactory(session=keynote, speaker__name="Slawomir Tokarski", role=SessionSpeaker.Role.CHAIR)
+
+    keynotes = main(client.get(f"/{conference.slug}/"))
+
+    assert "Antti Peltomäki" in keynotes
+    assert "Ulla Engelmann" not in keynotes
+    assert "Slawomir Tokarski" not in keynotes
+
+
 def test_conference_page_register_button_while_registration_is_open(client):
     conference = ConferenceFactory()
 
