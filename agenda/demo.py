@@ -86,7 +86,7 @@ SPEAKERS = {
     "mario-buisan": {
         "name": "Mario Buisán",
         "title": "Director-General for Industry and SMEs",
-        "organisation": "Ministry of Economy, Industry and Competitiveness, Spain",
+        "organisation": "Ministry of Economy, Industry and Competitiveness",
         "country": "ES",
     },
 }
