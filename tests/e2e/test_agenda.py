@@ -160,3 +160,27 @@ def test_screen_reader_reads_each_day_as_a_list_in_time_order_with_time_and_room
     assert starts == sorted(starts)
     for slot, _title, when in day:
         assert re.fullmatch(rf"{slot}–\d\d:\d\dCET · (Auditorium|Sala Mediterrània|All rooms)", when), when
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("width", [390, 320])
+def test_phone_shows_the_days_as_one_compact_row_above_the_programme(phone_page, live_server, language, width):
+    _past, conference = seed_growyourregion(today=timezone.localdate())
+    page = phone_page
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto(f"/{conference.slug}/agenda/?day={conference.start_date}")
+
+    days = [link.bounding_box() for link in page.locator(".day-nav a").all()]
+
+    assert len(days) == 3
+    assert len({round(day["y"]) for day in days}) == 1  # side by side, in one row
+    assert all(day["x"] >= 0 and day["x"] + day["width"] <= width for day in days)
+    assert all(day["height"] >= 24 for day in days)  # still easy to tap (WCAG 2.5.8)
+    assert page.locator(".day-nav").bounding_box()["height"] < 100  # not ~170 px of one day a row
+    # The demo's first day is a Wednesday in November.
+    day = conference.start_date.day
+    expect(page.locator(".day-nav a[aria-current=date]")).to_have_accessible_name(
+        {"en": f"Wed {day} Nov", "de": f"Mi, {day}. Nov"}[language]
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
