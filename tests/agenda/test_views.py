@@ -233,6 +233,19 @@ def test_agenda_filters_by_kind_and_track_and_keeps_them_in_links(client, confer
     assert '<details class="filters" open>' in markup
 
 
+def test_agenda_has_a_legend_of_the_track_colours_and_names_each_track_in_words(client, conference, programme):
+    markup = main(client.get(f"/{conference.slug}/agenda/?day=2017-11-07"))
+
+    legend = re.search(r'<section class="legend".*?</section>', markup).group(0)
+    assert "Colours of the tracks" in legend
+    assert re.search(r'fill="#aa3300"/></svg> Innovation</li>', legend)
+    # Each card of the track names it in words beside its colour; the kind is words only.
+    card = re.search(r'<li class="session[^"]*">(?:(?!</li>).)*Digital clusters.*?</li>', markup).group(0)
+    assert re.search(r'<svg class="track-stripe".*?fill="#aa3300"', card)
+    assert re.search(r'<span class="track"><svg class="swatch".*?fill="#aa3300"/></svg> Innovation</span>', card)
+    assert '<span class="kind">Parallel pre-event</span>' in card
+
+
 def test_agenda_filters_that_match_nothing_say_so(client, conference, programme):
     page = text(client.get(f"/{conference.slug}/agenda/?day=2017-11-07&kind=keynote"))
 
@@ -430,7 +443,7 @@ def test_pages_write_dates_and_times_as_readers_of_the_language_do(
 
     assert days in overview
     assert f"{session_day}, {times} CET" in session
-    assert f'aria-current="date">{day_link}</a>' in agenda
+    assert f'aria-current="date"><span class="day-long">{day_link}</span>' in agenda
     assert '<time datetime="2017-11-07T14:00:00+01:00">14:00</time>' in agenda
 
 

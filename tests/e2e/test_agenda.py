@@ -184,3 +184,40 @@ def test_phone_shows_the_days_as_one_compact_row_above_the_programme(phone_page,
         {"en": f"Wed {day} Nov", "de": f"Mi, {day}. Nov"}[language]
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+# The colours a card is drawn in (borders, backgrounds, shapes), not those of its text.
+CARD_COLOURS = """card => {
+    const colours = new Set();
+    for (const element of [card, ...card.querySelectorAll('*')]) {
+        const style = getComputedStyle(element);
+        if (element instanceof SVGElement) {
+            if (element instanceof SVGGeometryElement) colours.add(style.fill);
+            continue;
+        }
+        for (const side of ['Top', 'Right', 'Bottom', 'Left']) {
+            if (parseFloat(style[`border${side}Width`]) > 0 && style[`border${side}Style`] !== 'none') {
+                colours.add(style[`border${side}Color`]);
+            }
+        }
+        if (style.backgroundColor !== 'rgba(0, 0, 0, 0)') colours.add(style.backgroundColor);
+    }
+    return [...colours].sort();
+}"""
+
+
+def test_the_colours_of_a_session_card_tell_its_track_and_nothing_else(page, transactional_db):
+    _past, conference = seed_growyourregion(today=timezone.localdate())
+    page.goto(f"/{conference.slug}/agenda/?day={conference.start_date}")
+
+    colours_by_track = {}
+    for card in page.locator("li.session:not(.is-cancelled)").all():
+        track = card.locator(".track").inner_text() if card.locator(".track").count() else None
+        colours_by_track.setdefault(track, set()).add(tuple(card.evaluate(CARD_COLOURS)))
+
+    # Keynotes, a panel and a plenary of one track; breaks, a plenary and a discussion of none.
+    assert set(colours_by_track) == {"Policy", "Co-creation", "Partnering", None}
+    assert all(len(colours) == 1 for colours in colours_by_track.values()), colours_by_track
+    assert len({colours for (colours,) in colours_by_track.values()}) == 4  # one look per track
+    legend = page.locator(".legend li")
+    expect(legend).to_have_text(["Co-creation", "Partnering", "Policy"])
