@@ -35,10 +35,11 @@ TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones
 
 # The languages a session can be held in: every one Django can name, less the regional
 # variants (es-mx, pt-br) of a language that is there itself.
+_DJANGO_LANGUAGES = dict(global_settings.LANGUAGES)
 SESSION_LANGUAGES = {
     code: name
-    for code, name in global_settings.LANGUAGES
-    if "-" not in code or code.split("-")[0] not in dict(global_settings.LANGUAGES)
+    for code, name in _DJANGO_LANGUAGES.items()
+    if "-" not in code or code.split("-")[0] not in _DJANGO_LANGUAGES
 }
 
 
