@@ -28,7 +28,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from modeltranslation.admin import TranslationAdmin
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from modeltranslation.utils import get_translation_fields
 
 from agenda import selectors, services
@@ -114,14 +114,14 @@ class RoomFormSet(BaseInlineFormSet):
         return room
 
 
-class RoomInline(admin.TabularInline):
+class RoomInline(TranslationTabularInline):
     model = Room
     formset = RoomFormSet
     fields = ["name", "capacity", "position"]
     extra = 0
 
 
-class TrackInline(admin.TabularInline):
+class TrackInline(TranslationTabularInline):
     model = Track
     fields = ["name", "colour"]
     extra = 0
@@ -288,7 +288,12 @@ class SessionAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationAdmi
     list_display_links = ["title"]
     list_filter = ["conference", DayFilter, RoomFilter, "kind", TrackFilter, "status"]
     list_select_related = ["conference", "room", "track"]
-    search_fields = [*get_translation_fields("title", "abstract"), "code", "speakers__name", "room__name"]
+    search_fields = [
+        *get_translation_fields("title", "abstract"),
+        "code",
+        "speakers__name",
+        *get_translation_fields("room__name"),
+    ]
     ordering = ["start", "room__position", "title"]
     list_per_page = 100
     # Counting every session of every conference is a query the page does not need.

@@ -58,6 +58,54 @@ TRACKS = [
     ("Partnering", "#166534"),
 ]
 
+# Rooms, tracks and session titles in the other languages, by their original (English)
+# text; proper names such as "Sala Albufera" stay as they are.
+TRANSLATIONS = {
+    "Auditorium": {"es": "Auditorio", "fr": "Auditorium", "de": "Auditorium"},
+    "Policy": {"es": "Políticas", "fr": "Politiques", "de": "Politik"},
+    "Pre-events": {"es": "Actividades previas", "fr": "Pré-événements", "de": "Vorveranstaltungen"},
+    "Co-creation": {"es": "Cocreación", "fr": "Co-création", "de": "Ko-Kreation"},
+    "Partnering": {"es": "Búsqueda de socios", "fr": "Partenariats", "de": "Partnersuche"},
+    "Registration and welcome coffee": {
+        "es": "Acreditación y café de bienvenida",
+        "fr": "Accueil des participants et café de bienvenue",
+        "de": "Registrierung und Begrüßungskaffee",
+    },
+    "Coffee break": {"es": "Pausa para el café", "fr": "Pause café", "de": "Kaffeepause"},
+    "Lunch": {"es": "Almuerzo", "fr": "Déjeuner", "de": "Mittagessen"},
+    "Welcome reception in the Valencia harbour": {
+        "es": "Recepción de bienvenida en el puerto de Valencia",
+        "fr": "Réception de bienvenue sur le port de Valence",
+        "de": "Begrüßungsempfang im Hafen von Valencia",
+    },
+    "Networking dinner": {"es": "Cena de networking", "fr": "Dîner de networking", "de": "Networking-Abendessen"},
+    "Networking lunch": {
+        "es": "Almuerzo de networking",
+        "fr": "Déjeuner de networking",
+        "de": "Networking-Mittagessen",
+    },
+    "Bilateral meetings": {"es": "Reuniones bilaterales", "fr": "Rencontres bilatérales", "de": "Bilaterale Treffen"},
+    "Investing in a smart, innovative and sustainable industry: a renewed EU industrial policy strategy": {
+        "es": "Invertir en una industria inteligente, innovadora y sostenible: una estrategia renovada de "
+        "política industrial de la UE",
+    },
+    "Strengthening innovation in Europe's regions: strategies for resilient, inclusive and sustainable growth": {
+        "es": "Reforzar la innovación en las regiones de Europa: estrategias para un crecimiento resiliente, "
+        "inclusivo y sostenible",
+    },
+}
+
+
+def translations(field: str, original: str) -> dict[str, str | None]:
+    """`field`'s columns of the other languages for the text `original`: None where it has none."""
+    given = TRANSLATIONS.get(original, {})
+    return {
+        f"{field}_{language}": given.get(language)
+        for language, _name in settings.LANGUAGES
+        if language != settings.LANGUAGE_CODE
+    }
+
+
 SPEAKERS = {
     "ximo-puig": {
         "name": "Ximo Puig",
@@ -86,7 +134,7 @@ SPEAKERS = {
     "mario-buisan": {
         "name": "Mario Buisán",
         "title": "Director-General for Industry and SMEs",
-        "organisation": "Ministry of Economy, Industry and Competitiveness, Spain",
+        "organisation": "Ministry of Economy, Industry and Competitiveness",
         "country": "ES",
     },
 }
@@ -102,7 +150,6 @@ class Slot:
     end: str
     kind: str
     title: str
-    title_es: str = ""
     abstract: str = ""
     room: str | None = "Auditorium"
     track: str | None = "Policy"
@@ -199,8 +246,6 @@ PROGRAMME = [
         end="10:15",
         kind=K.KEYNOTE,
         title="Investing in a smart, innovative and sustainable industry: a renewed EU industrial policy strategy",
-        title_es="Invertir en una industria inteligente, innovadora y sostenible: una estrategia renovada de "
-        "política industrial de la UE",
         abstract="Europe needs a real push for cross-fertilisation across regional and sectoral silos: "
         "bottom-up commitments, industry engagement and regional efforts to become real European "
         "strategic partnerships.",
@@ -214,8 +259,6 @@ PROGRAMME = [
         kind=K.KEYNOTE,
         title="Strengthening innovation in Europe's regions: strategies for resilient, inclusive and "
         "sustainable growth",
-        title_es="Reforzar la innovación en las regiones de Europa: estrategias para un crecimiento resiliente, "
-        "inclusivo y sostenible",
         abstract="What smart specialisation strategies have achieved, and how clusters can multiply the "
         "connections between regional value chains.",
         speakers=("peter-berkowitz",),
@@ -447,13 +490,15 @@ def _seed_edition(
         rooms[room_name], room_changed = sync(
             Room,
             lookup={"conference": conference, "name": room_name},
-            values={"capacity": capacity, "position": position},
+            values={"capacity": capacity, "position": position, **translations("name", room_name)},
         )
         changed |= room_changed
     tracks = {}
     for track_name, colour in TRACKS:
         tracks[track_name], track_changed = sync(
-            Track, lookup={"conference": conference, "name": track_name}, values={"colour": colour}
+            Track,
+            lookup={"conference": conference, "name": track_name},
+            values={"colour": colour, **translations("name", track_name)},
         )
         changed |= track_changed
     speakers = {}
@@ -467,7 +512,7 @@ def _seed_edition(
             lookup={"conference": conference, "code": slot.code},
             values={
                 "title": slot.title,
-                "title_es": slot.title_es,
+                **translations("title", slot.title),
                 "kind": slot.kind,
                 "abstract": slot.abstract,
                 "start": dt.datetime.combine(day, dt.time.fromisoformat(slot.start), tzinfo=tz),

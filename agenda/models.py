@@ -3,7 +3,7 @@ import uuid
 import zoneinfo
 from dataclasses import dataclass
 
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import models
@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.db.models.lookups import In
 from django.urls import reverse
 from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -33,6 +34,21 @@ RESERVED_SLUGS = frozenset(
 )
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+# The languages a session can be held in: every one Django can name, less the regional
+# variants (es-mx, pt-br) of a language that is there itself.
+_DJANGO_LANGUAGES = dict(global_settings.LANGUAGES)
+SESSION_LANGUAGES = {
+    code: name
+    for code, name in _DJANGO_LANGUAGES.items()
+    if "-" not in code or code.split("-")[0] not in _DJANGO_LANGUAGES
+}
+
+
+def session_language_choices() -> list[tuple[str, str]]:
+    """The session languages, named and sorted in the active language (Django translates the names)."""
+    named = [(code, gettext(name)) for code, name in SESSION_LANGUAGES.items()]
+    return sorted(named, key=lambda choice: choice[1].casefold())
 
 
 def validate_not_reserved(slug: str) -> None:
@@ -211,7 +227,7 @@ class RegistrationState:
         return self.state == self.OPEN
 
 
-class Room(models.Model):
+class Room(TranslatedModel):
     conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="rooms")
     name = models.CharField(_("name"), max_length=100)
     capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True)
@@ -235,7 +251,7 @@ class Room(models.Model):
         return self.name
 
 
-class Track(models.Model):
+class Track(TranslatedModel):
     conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="tracks")
     name = models.CharField(_("name"), max_length=100)
     colour = models.CharField(
@@ -358,7 +374,7 @@ class Session(TranslatedModel):
         blank=True,
         help_text=_("For pre-events and workshops that need sign-up; empty means the room's capacity."),
     )
-    language = models.CharField(_("language"), max_length=10, default="en")
+    language = models.CharField(_("language"), max_length=10, choices=session_language_choices, default="en")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.CONFIRMED)
     guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Raised on each change, for iCalendar's SEQUENCE.

@@ -115,11 +115,14 @@ class Programme:
 
     @cached_property
     def keynote_speakers(self) -> list[SpeakerEntry]:
+        """Those who give a keynote that takes place; its moderator or chair does not."""
         return [
             entry
             for entry in self.speakers
             if any(
-                appearance.session.kind == Session.Kind.KEYNOTE and not appearance.session.is_cancelled
+                appearance.session.kind == Session.Kind.KEYNOTE
+                and appearance.role == SessionSpeaker.Role.SPEAKER
+                and not appearance.session.is_cancelled
                 for appearance in entry.appearances
             )
         ]

@@ -11,12 +11,26 @@ from django.db import models
 from modeltranslation.translator import TranslationOptions, register
 from modeltranslation.utils import build_localized_fieldname, get_language
 
-from agenda.models import Conference, Session, Speaker
+from agenda.models import Conference, Room, Session, Speaker, Track
 
 
 @register(Conference)
 class ConferenceTranslation(TranslationOptions):
     fields = ("name", "tagline", "description")
+
+
+# A name is unique in its conference in each language: one not given is NULL, not "", so
+# that rooms without a Spanish name do not clash.
+@register(Room)
+class RoomTranslation(TranslationOptions):
+    fields = ("name",)
+    empty_values = None
+
+
+@register(Track)
+class TrackTranslation(TranslationOptions):
+    fields = ("name",)
+    empty_values = None
 
 
 @register(Speaker)

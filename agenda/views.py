@@ -136,6 +136,8 @@ def _day_context(programme: selectors.Programme, day: datetime.date, filters: Fi
         "filters": filters,
         "kinds": [(kind, label) for kind, label in Session.Kind.choices if kind in programme.kinds],
         "tracks": programme.tracks,
+        # The legend: the tracks of the sessions shown, in the filter's order.
+        "shown_tracks": [track for track in programme.tracks if any(s.track_id == track.pk for s in sessions)],
         "rooms": rooms,
         "grid": 1 < len(rooms) <= GRID_MAX_ROOMS,
         "slots": [

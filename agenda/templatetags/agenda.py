@@ -47,6 +47,16 @@ def swatch(track: Track) -> str:
 
 
 @register.simple_tag
+def track_stripe(track: Track) -> str:
+    """The track's colour as a bar down the left edge of a session's card, sized by CSS."""
+    return format_html(
+        '<svg class="track-stripe" viewBox="0 0 1 1" preserveAspectRatio="none" aria-hidden="true" focusable="false">'
+        '<rect width="1" height="1" fill="{}"/></svg>',
+        track.colour,
+    )
+
+
+@register.simple_tag
 def language_name(code: str) -> str:
     """The language's name in the reader's language; the code itself if Django does not know it."""
     try:

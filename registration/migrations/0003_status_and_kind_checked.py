@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agenda', '0004_status_and_kind_checked'),
+        ('agenda', '0005_status_and_kind_checked'),
         ('registration', '0002_outgoing_email_moved_to_outbox'),
     ]
 

@@ -17,9 +17,9 @@ from lxml import etree
 
 from agenda import services
 from agenda.demo import seed_growyourregion
-from agenda.models import Conference, Session, Speaker
+from agenda.models import Conference, Room, Session, Speaker, Track
 from tests.agenda.conftest import build_programme, local, main, text
-from tests.agenda.test_admin import ADMIN_LIST_QUERIES, SESSIONS, session_form
+from tests.agenda.test_admin import ADMIN_LIST_QUERIES, SESSIONS, conference_form, session_form
 from tests.agenda.test_views import PAGES
 from tests.factories import (
     ConferenceFactory,
@@ -28,6 +28,7 @@ from tests.factories import (
     SessionFactory,
     SessionSpeakerFactory,
     SpeakerFactory,
+    TrackFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -351,5 +352,138 @@ def test_migration_makes_existing_content_the_original():
         assert Conference.objects.get(slug="growyourregion-2017").name_en == "GROW your REGIOn"
         with translation.override("es"):
             assert Session.objects.get(code="opening").title == "Opening"
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+
+
+def test_rooms_tracks_and_breaks_in_the_readers_language():
+    [past, _upcoming] = seed_growyourregion(today=dt.date(2026, 1, 5))
+    agenda = f"/{past.slug}/agenda/?day=2017-11-08"
+
+    spanish = text(reader("es").get(agenda))
+    for words in ("Pausa para el café", "Almuerzo", "Auditorio", "Políticas", "Cocreación", "Sala Mediterrània"):
+        assert words in spanish
+    for words in ("Coffee break", "Lunch", "Auditorium", "Policy"):
+        assert words not in spanish
+    german = text(reader("de").get(agenda))
+    assert "Kaffeepause" in german
+    assert "Mittagessen" in german
+    english = text(reader("en").get(agenda))
+    assert "Coffee break" in english
+    assert "Auditorium" in english
+    assert "Policy" in english
+    # What SQL outside the models reads is the original, as for the rest of the programme.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM agenda_track WHERE conference_id = %s ORDER BY name", [past.pk])
+        assert [name for (name,) in cursor.fetchall()] == ["Co-creation", "Partnering", "Policy", "Pre-events"]
+
+
+def test_admin_offers_room_and_track_names_per_language(organiser, conference):
+    RoomFactory(conference=conference, name="Auditorium")
+    TrackFactory(conference=conference, name="Policy")
+
+    form = organiser.get(f"/admin/agenda/conference/{conference.pk}/change/").content.decode()
+
+    for language in ("en", "es", "fr", "de"):
+        assert f'name="rooms-0-name_{language}"' in form
+        assert f'name="tracks-0-name_{language}"' in form
+
+
+def test_admin_saves_a_spanish_room_name(organiser, conference):
+    room = RoomFactory(conference=conference, name="Auditorium", capacity=350, position=0)
+    data = conference_form(conference)
+    data.update(
+        {
+            "rooms-TOTAL_FORMS": 1,
+            "rooms-INITIAL_FORMS": 1,
+            "rooms-0-id": room.pk,
+            "rooms-0-conference": conference.pk,
+            "rooms-0-name_en": "Auditorium",
+            "rooms-0-name_es": "Auditorio",
+            "rooms-0-capacity": 350,
+            "rooms-0-position": 0,
+        }
+    )
+
+    response = organiser.post(f"/admin/agenda/conference/{conference.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    room.refresh_from_db()
+    assert (room.name_en, room.name_es) == ("Auditorium", "Auditorio")
+    with translation.override("es"):
+        assert Room.objects.get(pk=room.pk).name == "Auditorio"
+    with translation.override("fr"):
+        assert Room.objects.get(pk=room.pk).name == "Auditorium"
+
+
+def test_session_language_is_a_choice_named_in_the_readers_language(organiser, conference, opening):
+    form = organiser.get(f"{SESSIONS}{opening.pk}/change/").content.decode()
+    assert '<select name="language"' in form
+    assert '<option value="ca">Catalan</option>' in form
+
+    refused = organiser.post(
+        f"{SESSIONS}{opening.pk}/change/",
+        session_form(conference, title_en=opening.title, code="opening", language="Klingon"),
+    )
+    assert refused.status_code == 200
+    assert "Select a valid choice." in refused.content.decode()
+    assert Session.objects.get(pk=opening.pk).language == "en"
+
+    response = organiser.post(
+        f"{SESSIONS}{opening.pk}/change/",
+        session_form(conference, title_en=opening.title, code="opening", language="ca"),
+    )
+    assert response.status_code == 302
+    assert Session.objects.get(pk=opening.pk).language == "ca"
+    assert "Catalán" in text(reader("es").get(f"/{conference.slug}/agenda/opening/"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_makes_free_text_languages_choices_and_room_and_track_names_originals():
+    before = [("agenda", "0003_content_in_several_languages")]
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    written = {
+        "en": "en",
+        "english": "en",
+        "EN": "en",
+        "es-ES": "es",
+        "Español": "es",
+        "Spanish": "es",
+        "castellano": "es",
+        " Deutsch ": "de",
+        "valencià": "ca",
+        "pt_BR": "pt",
+        "": "en",
+        "Klingon": "en",
+    }
+    try:
+        executor.migrate(before)
+        old = executor.loader.project_state(before).apps
+        conference = old.get_model("agenda", "Conference").objects.create(
+            name="GROW your REGIOn",
+            slug="growyourregion-2017",
+            start_date=dt.date(2017, 11, 8),
+            end_date=dt.date(2017, 11, 9),
+            capacity=350,
+        )
+        old.get_model("agenda", "Room").objects.create(conference=conference, name="Auditorium")
+        old.get_model("agenda", "Track").objects.create(conference=conference, name="Policy")
+        for number, language in enumerate(written):
+            old.get_model("agenda", "Session").objects.create(
+                conference=conference,
+                code=f"s{number:02}",
+                title=f"Session in {language}",
+                language=language,
+                start=dt.datetime(2017, 11, 8, 8, tzinfo=dt.UTC),
+                end=dt.datetime(2017, 11, 8, 9, tzinfo=dt.UTC),
+            )
+
+        MigrationExecutor(connection).migrate(latest)
+
+        sessions = Session.objects.filter(conference__slug="growyourregion-2017").order_by("code")
+        assert [session.language for session in sessions] == list(written.values())
+        assert Room.objects.get(name="Auditorium").name_en == "Auditorium"
+        assert Track.objects.get(name="Policy").name_en == "Policy"
     finally:
         MigrationExecutor(connection).migrate(latest)

@@ -140,6 +140,19 @@ def test_conference_page_shows_dates_venue_keynote_speakers(client, conference, 
     assert "Register" not in page
 
 
+def test_conference_page_keynote_speakers_leave_out_the_moderator_of_a_keynote(client, conference):
+    keynote = SessionFactory(conference=conference, kind=Session.Kind.KEYNOTE, title="Smart specialisation")
+    SessionSpeakerFactory(session=keynote, speaker__name="Antti Peltomäki", role=SessionSpeaker.Role.SPEAKER)
+    SessionSpeakerFactory(session=keynote, speaker__name="Ulla Engelmann", role=SessionSpeaker.Role.MODERATOR)
+    SessionSpeakerFactory(session=keynote, speaker__name="Slawomir Tokarski", role=SessionSpeaker.Role.CHAIR)
+
+    keynotes = main(client.get(f"/{conference.slug}/"))
+
+    assert "Antti Peltomäki" in keynotes
+    assert "Ulla Engelmann" not in keynotes
+    assert "Slawomir Tokarski" not in keynotes
+
+
 def test_conference_page_register_button_while_registration_is_open(client):
     conference = ConferenceFactory()
 
@@ -221,6 +234,19 @@ def test_agenda_filters_by_kind_and_track_and_keeps_them_in_links(client, confer
     assert f'href="?day=2017-11-08&amp;kind=pre_event&amp;track={track}"' in markup
     assert 'name="kind" value="pre_event" checked' in markup
     assert '<details class="filters" open>' in markup
+
+
+def test_agenda_has_a_legend_of_the_track_colours_and_names_each_track_in_words(client, conference, programme):
+    markup = main(client.get(f"/{conference.slug}/agenda/?day=2017-11-07"))
+
+    legend = re.search(r'<section class="legend".*?</section>', markup).group(0)
+    assert "Colours of the tracks" in legend
+    assert re.search(r'fill="#aa3300"/></svg> Innovation</li>', legend)
+    # Each card of the track names it in words beside its colour; the kind is words only.
+    card = re.search(r'<li class="session[^"]*">(?:(?!</li>).)*Digital clusters.*?</li>', markup).group(0)
+    assert re.search(r'<svg class="track-stripe".*?fill="#aa3300"', card)
+    assert re.search(r'<span class="track"><svg class="swatch".*?fill="#aa3300"/></svg> Innovation</span>', card)
+    assert '<span class="kind">Parallel pre-event</span>' in card
 
 
 def test_agenda_filters_that_match_nothing_say_so(client, conference, programme):
@@ -420,7 +446,7 @@ def test_pages_write_dates_and_times_as_readers_of_the_language_do(
 
     assert days in overview
     assert f"{session_day}, {times} CET" in session
-    assert f'aria-current="date">{day_link}</a>' in agenda
+    assert f'aria-current="date"><span class="day-long">{day_link}</span>' in agenda
     assert '<time datetime="2017-11-07T14:00:00+01:00">14:00</time>' in agenda
 
 

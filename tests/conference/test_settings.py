@@ -47,3 +47,17 @@ def test_production_settings_refuse_a_weak_secret_key(secret_key):
 @pytest.mark.django_db
 def test_models_and_migrations_agree():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_a_request_log_line_is_printed_once(debug):
+    result = run_manage(
+        "shell",
+        "-c",
+        "import logging; logging.getLogger('django.request').error('Not Found: /no-such-page/')",
+        SECRET_KEY="s" * 20 + "0123456789abcdefghij!@#$%^&*()-_",
+        DEBUG=debug,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Not Found: /no-such-page/") == 1, result.stderr

@@ -1,5 +1,6 @@
-"""Every page a visitor can reach passes axe-core's WCAG 2.2 AA rules, in English and in
-Spanish, with the demo's programme and people on it."""
+"""Every page a visitor can reach passes axe-core's WCAG 2.2 AA rules and reflows without
+scrolling sideways down to 320 px, in English and in Spanish, with the demo's programme and
+people on it."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,8 +91,10 @@ PAGES = {
 }
 
 
-# A desktop screen, then a phone's: the layout, and so what axe finds, changes with the width.
-WIDTHS = {"desktop": 1280, "phone": 390}
+# A desktop screen, a phone's, and the 320 CSS pixels at which content must still reflow
+# without scrolling sideways (WCAG 1.4.10): the layout, and so what axe finds, changes with
+# the width.
+WIDTHS = {"desktop": 1280, "phone": 390, "narrowest": 320}
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -104,11 +107,15 @@ def test_page_has_no_wcag_violations(axe_page, live_server, demo, name, language
     visit.go(axe_page, demo)
 
     assert axe_page.locator("html").get_attribute("lang") == language
-    found = {}
+    found, overflow = {}, {}
     for screen, width in WIDTHS.items():
         axe_page.set_viewport_size({"width": width, "height": 800})
         found[screen] = axe_violations(axe_page)
+        scroll_width = axe_page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > width:
+            overflow[screen] = f"{scroll_width} px wide at {width} px"
     assert found == {screen: [] for screen in WIDTHS}
+    assert overflow == {}  # scrolls sideways
 
 
 def test_axe_reports_what_it_should(axe_page, live_server, transactional_db):

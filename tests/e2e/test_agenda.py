@@ -160,3 +160,64 @@ def test_screen_reader_reads_each_day_as_a_list_in_time_order_with_time_and_room
     assert starts == sorted(starts)
     for slot, _title, when in day:
         assert re.fullmatch(rf"{slot}–\d\d:\d\dCET · (Auditorium|Sala Mediterrània|All rooms)", when), when
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("width", [390, 320])
+def test_phone_shows_the_days_as_one_compact_row_above_the_programme(phone_page, live_server, language, width):
+    _past, conference = seed_growyourregion(today=timezone.localdate())
+    page = phone_page
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto(f"/{conference.slug}/agenda/?day={conference.start_date}")
+
+    days = [link.bounding_box() for link in page.locator(".day-nav a").all()]
+
+    assert len(days) == 3
+    assert len({round(day["y"]) for day in days}) == 1  # side by side, in one row
+    assert all(day["x"] >= 0 and day["x"] + day["width"] <= width for day in days)
+    assert all(day["height"] >= 24 for day in days)  # still easy to tap (WCAG 2.5.8)
+    assert page.locator(".day-nav").bounding_box()["height"] < 100  # not ~170 px of one day a row
+    # The demo's first day is a Wednesday in November.
+    day = conference.start_date.day
+    expect(page.locator(".day-nav a[aria-current=date]")).to_have_accessible_name(
+        {"en": f"Wed {day} Nov", "de": f"Mi, {day}. Nov"}[language]
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+# The colours a card is drawn in (borders, backgrounds, shapes), not those of its text.
+CARD_COLOURS = """card => {
+    const colours = new Set();
+    for (const element of [card, ...card.querySelectorAll('*')]) {
+        const style = getComputedStyle(element);
+        if (element instanceof SVGElement) {
+            if (element instanceof SVGGeometryElement) colours.add(style.fill);
+            continue;
+        }
+        for (const side of ['Top', 'Right', 'Bottom', 'Left']) {
+            if (parseFloat(style[`border${side}Width`]) > 0 && style[`border${side}Style`] !== 'none') {
+                colours.add(style[`border${side}Color`]);
+            }
+        }
+        if (style.backgroundColor !== 'rgba(0, 0, 0, 0)') colours.add(style.backgroundColor);
+    }
+    return [...colours].sort();
+}"""
+
+
+def test_the_colours_of_a_session_card_tell_its_track_and_nothing_else(page, transactional_db):
+    _past, conference = seed_growyourregion(today=timezone.localdate())
+    page.goto(f"/{conference.slug}/agenda/?day={conference.start_date}")
+
+    colours_by_track = {}
+    for card in page.locator("li.session:not(.is-cancelled)").all():
+        track = card.locator(".track").inner_text() if card.locator(".track").count() else None
+        colours_by_track.setdefault(track, set()).add(tuple(card.evaluate(CARD_COLOURS)))
+
+    # Keynotes, a panel and a plenary of one track; breaks, a plenary and a discussion of none.
+    assert set(colours_by_track) == {"Policy", "Co-creation", "Partnering", None}
+    assert all(len(colours) == 1 for colours in colours_by_track.values()), colours_by_track
+    assert len({colours for (colours,) in colours_by_track.values()}) == 4  # one look per track
+    legend = page.locator(".legend li")
+    expect(legend).to_have_text(["Co-creation", "Partnering", "Policy"])

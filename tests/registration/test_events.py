@@ -98,7 +98,7 @@ def test_a_roomier_room_in_the_conference_admin_seats_the_queues_of_its_sessions
             "rooms-INITIAL_FORMS": 1,
             "rooms-0-id": room.pk,
             "rooms-0-conference": conference.pk,
-            "rooms-0-name": room.name,
+            "rooms-0-name_en": room.name,
             "rooms-0-capacity": 2,
             "rooms-0-position": 1,
             "tracks-TOTAL_FORMS": 0,

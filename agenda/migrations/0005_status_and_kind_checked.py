@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agenda', '0003_content_in_several_languages'),
+        ('agenda', '0004_rooms_tracks_translated_session_language_choice'),
     ]
 
     operations = [
