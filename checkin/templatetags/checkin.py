@@ -1,0 +1,29 @@
+"""What other apps' pages show of the check-in, without those apps importing it: the
+ticket and certificate links on the attendee's page, the figures on the staff dashboard."""
+
+from django import template
+
+from checkin import selectors
+from registration.models import Registration
+from registration.selectors import has_ended
+
+register = template.Library()
+
+
+@register.inclusion_tag("checkin/includes/registration_links.html")
+def checkin_links(registration: Registration) -> dict:
+    """The ticket of a confirmed registration and, after the conference, the certificate of
+    one who was checked in (one query, then)."""
+    conference = registration.conference
+    ended = has_ended(conference)
+    return {
+        "conference": conference,
+        "has_ticket": registration.status == Registration.Status.CONFIRMED and not ended,
+        "has_certificate": ended and selectors.was_checked_in(registration),
+    }
+
+
+@register.inclusion_tag("checkin/includes/dashboard_figures.html")
+def checkin_figures(conference) -> dict:
+    """Checked in and not (yet) checked in at each door, in a fixed number of queries."""
+    return {"conference": conference, "figures": selectors.door_figures(conference)}
