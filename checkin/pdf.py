@@ -179,7 +179,7 @@ def certificate(
     heading = ParagraphStyle("heading", parent=body, fontName=BOLD, fontSize=24, leading=30, alignment=1)
     name = ParagraphStyle("name", parent=body, fontName=BOLD, fontSize=22, leading=28, alignment=1)
     centred = ParagraphStyle("centred", parent=body, alignment=1)
-    item = ParagraphStyle("item", parent=body, leftIndent=8 * mm, bulletIndent=2 * mm)
+    item = ParagraphStyle("item", parent=body, leftIndent=8 * mm, bulletIndent=2 * mm, bulletFontName=REGULAR)
 
     def text(value: str) -> str:
         return escape(value).replace("\n", "<br/>")
