@@ -266,4 +266,4 @@ def already_message(check_in: CheckIn, registration: Registration) -> str:
 
 
 def _not_confirmed_message(registration: Registration) -> str:
-    return _("Not admitted: this registration is %(status)s.") % {"status": registration.get_status_display().lower()}
+    return _("Not admitted (registration status: %(status)s).") % {"status": registration.get_status_display()}

@@ -51,8 +51,11 @@ def test_badges_print_names_in_any_script_with_embedded_fonts(layout):
 
     text = text_of(content)
     for given, family in NAMES:
-        assert given in text and family in text
-    assert "Klaster Obróbki Metali" in text and "Greece" in text and "PARTICIPANT" in text
+        assert given in text
+        assert family in text
+    assert "Klaster Obróbki Metali" in text
+    assert "Greece" in text
+    assert "PARTICIPANT" in text
     assert embedded_fonts(content) >= {"DejaVuSans", "DejaVuSans-Bold"}
     assert len(PdfReader(BytesIO(content)).pages) == (4 if layout == "a6" else 1)
 
@@ -67,7 +70,8 @@ def test_a_badge_shows_the_role_and_the_no_photos_mark_only_for_those_who_asked(
     text = text_of(pdf.badges([speaker], layout="a6", conference=conference))
     other_text = text_of(pdf.badges([other], layout="a6", conference=conference))
 
-    assert "SPEAKER" in text and "No photos" in text
+    assert "SPEAKER" in text
+    assert "No photos" in text
     assert "No photos" not in other_text
 
 
@@ -98,8 +102,10 @@ def test_the_certificate_lists_the_days_and_pre_events_attended_and_the_signator
 
     text = " ".join(text_of(content).split())
     assert "Σταύρος Παπαδόπουλος" in text
-    assert "• 8 November 2017" in text and "9 November 2017" not in text.split("Days attended:")[1]
+    assert "• 8 November 2017" in text
+    assert "9 November 2017" not in text.split("Days attended:")[1]
     assert "Smart specialisation & clusters" in text
     assert "Clusters <b>and</b> regions working together." in text
-    assert "Ulla Engelmann" in text and "Head of Unit, DG GROW" in text
+    assert "Ulla Engelmann" in text
+    assert "Head of Unit, DG GROW" in text
     assert embedded_fonts(content) >= {"DejaVuSans", "DejaVuSans-Bold"}

@@ -76,7 +76,8 @@ def test_search_then_one_tap_checks_in_without_script(client, conference, door, 
     found = client.get(desk_url(conference, door), {"q": "bieńk KLASTER"}).content.decode()
     tapped = client.post(desk_url(conference, door), {"number": attendee.number})
 
-    assert "Elżbieta Bieńkowska" in found and "Marcel·la" not in found
+    assert "Elżbieta Bieńkowska" in found
+    assert "Marcel·la" not in found
     assert f'name="number" value="{attendee.number}"' in found
     assert tapped.status_code == 200
     assert CheckIn.objects.get().registration == attendee
@@ -103,7 +104,7 @@ def test_a_waitlisted_person_found_by_search_has_no_check_in_button(client, conf
     assert "On the waiting list" in found
     assert f'value="{waiting.number}"' not in found
     assert tapped.status_code == 400
-    assert "on the waiting list" in outcome(tapped.content.decode())
+    assert "(registration status: On the waiting list)" in outcome(tapped.content.decode())
     assert not CheckIn.objects.exists()
 
 
@@ -132,7 +133,8 @@ def test_the_door_page_lets_the_camera_in_and_nothing_else(client, conference, d
 
     assert "camera=(self)" in response["Permissions-Policy"]
     assert "microphone=()" in response["Permissions-Policy"]
-    assert "<script src=" in response.content.decode() and "<script>" not in response.content.decode()
+    assert "<script src=" in response.content.decode()
+    assert "<script>" not in response.content.decode()
 
 
 def test_undo_within_a_minute_from_the_desk(client, conference, door, door_staff, attendee):
@@ -170,9 +172,11 @@ def test_sync_answers_each_scan_and_a_replay_changes_nothing(client, conference,
     first = client.post(url, body, content_type="application/json").json()
     second = client.post(url, body, content_type="application/json").json()
 
-    assert first["results"][0]["code"] == "checked_in" and first["results"][0]["name"] == "Elżbieta Bieńkowska"
+    assert first["results"][0]["code"] == "checked_in"
+    assert first["results"][0]["name"] == "Elżbieta Bieńkowska"
     assert second["results"][0]["replayed"] is True
-    assert CheckIn.objects.count() == 1 and OfflineScan.objects.count() == 1
+    assert CheckIn.objects.count() == 1
+    assert OfflineScan.objects.count() == 1
 
 
 @pytest.mark.parametrize("body", ["not json", "[]", '{"scans": 3}', '{"scans": [1]}', '{"other": []}'])
@@ -221,7 +225,8 @@ def test_staff_of_another_conference_or_without_the_permission_are_refused(clien
         content_type="application/json",
     )
     assert sync.status_code == 403
-    assert not CheckIn.objects.exists() and not OfflineScan.objects.exists()
+    assert not CheckIn.objects.exists()
+    assert not OfflineScan.objects.exists()
 
 
 def test_the_door_list_shows_the_figures_of_each_door(client, conference, door, door_staff, attendee):
@@ -258,7 +263,8 @@ def test_the_ticket_page_shows_the_qr_code_of_one_s_own_ticket(client, conferenc
     token = attendee.ticket.token
     assert reverse("checkin:ticket", kwargs={"slug": conference.slug}) in mine
     assert f'<code id="ticket-token" class="ticket-token">{token}</code>' in content
-    assert '<svg role="img" viewBox=' in content and "<title>QR code of your ticket</title>" in content
+    assert '<svg role="img" viewBox=' in content
+    assert "<title>QR code of your ticket</title>" in content
 
 
 @pytest.mark.parametrize("status", [Registration.Status.WAITLISTED, Registration.Status.CANCELLED])
@@ -297,7 +303,8 @@ def test_the_certificate_is_offered_after_the_event_to_those_checked_in(client, 
     refused = client.get(url)
 
     assert url in mine
-    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert refused.status_code == 404
 
