@@ -13,10 +13,12 @@ from xml.sax.saxutils import escape
 
 from django.utils import formats
 from django.utils.translation import gettext as _
+from PIL import Image
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, A6
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -116,21 +118,12 @@ def _fitted(canvas: Canvas, text: str, font: str, size: float, x: float, y: floa
 
 
 def _draw_qr(canvas: Canvas, token: str, x: float, y: float, size: float) -> None:
-    """The QR code as filled runs of dark modules: one rectangle per run keeps the PDF small."""
-    matrix = [list(row) for row in qr_code(token).matrix_iter(border=2)]
-    module = size / len(matrix)
-    canvas.setFillColor(colors.black)
-    path = canvas.beginPath()
-    for row_index, row in enumerate(matrix):
-        row_y = y + size - (row_index + 1) * module
-        start = None
-        for col, dark in enumerate([*row, 0]):
-            if dark and start is None:
-                start = col
-            elif not dark and start is not None:
-                path.rect(x + start * module, row_y, (col - start) * module, module)
-                start = None
-    canvas.drawPath(path, stroke=0, fill=1)
+    """The QR code as a 1-bit image, one pixel a module, scaled up: a single drawing operation
+    (thousands of rectangles would make a large run slow and its file big)."""
+    matrix = list(qr_code(token).matrix_iter(border=2))
+    image = Image.new("1", (len(matrix), len(matrix)))
+    image.putdata([0 if dark else 1 for row in matrix for dark in row])
+    canvas.drawImage(ImageReader(image), x, y, size, size)
 
 
 def _no_photos(canvas: Canvas, right: float, bottom: float) -> None:
