@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from checkin import pdf, services
 from checkin.models import CertificateSettings, CheckIn, Ticket
 from checkin.selectors import attendance
+from checkin.tickets import qr_code
 from tests.factories import BookingFactory, ConferenceFactory, PreEventFactory, RegistrationFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +110,18 @@ def test_the_certificate_lists_the_days_and_pre_events_attended_and_the_signator
     assert "Ulla Engelmann" in text
     assert "Head of Unit, DG GROW" in text
     assert embedded_fonts(content) >= {"DejaVuSans", "DejaVuSans-Bold"}
+
+
+def test_the_badge_carries_the_qr_code_of_the_ticket():
+    conference = ConferenceFactory()
+    person = registrations(conference)[0]
+
+    content = pdf.badges([person], layout="a6", conference=conference)
+
+    (image,) = PdfReader(BytesIO(content)).pages[0].images
+    pixels = image.image.convert("1")
+    expected = list(qr_code(person.ticket.token).matrix_iter(border=2))
+    assert pixels.size == (len(expected), len(expected))
+    assert [[pixels.getpixel((x, y)) == 0 for x in range(pixels.width)] for y in range(pixels.height)] == [
+        [bool(dark) for dark in row] for row in expected
+    ]
