@@ -1,4 +1,5 @@
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -178,3 +179,52 @@ class CertificateSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.conference)
+
+
+class BadgeRun(models.Model):
+    """A printing too large for one request, built in parts by the workers
+    (checkin.build_badge_part); the people are fixed, in print order, when it is asked for."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    conference = models.ForeignKey(
+        Conference, on_delete=models.CASCADE, related_name="badge_runs", verbose_name=_("conference")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    layout = models.CharField(_("paper"), max_length=2)
+    language = models.CharField(_("language"), max_length=10, default=settings.LANGUAGE_CODE)
+    registration_ids = models.JSONField(_("registrations"), default=list)
+    part_size = models.PositiveIntegerField(_("badges a part"))
+    created_at = models.DateTimeField(_("asked for at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("badge run")
+        verbose_name_plural = _("badge runs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.conference} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def part_count(self) -> int:
+        return -(-len(self.registration_ids) // self.part_size)
+
+
+class BadgeRunPart(models.Model):
+    """One finished PDF of a badge run. Kept in the database, not in MEDIA_ROOT, whose files
+    are public: badges carry names and ticket codes, and only check-in staff may read them."""
+
+    run = models.ForeignKey(BadgeRun, on_delete=models.CASCADE, related_name="parts", verbose_name=_("badge run"))
+    index = models.PositiveIntegerField(_("part"))
+    content = models.BinaryField(_("PDF"))
+    created_at = models.DateTimeField(_("built at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("badge run part")
+        verbose_name_plural = _("badge run parts")
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="badge_run_part_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run} #{self.index + 1}"

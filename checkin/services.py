@@ -9,16 +9,17 @@ person's check-in never waits for another's.
 """
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from agenda.models import Conference
-from checkin import selectors
+from checkin import pdf, selectors
 from checkin.exceptions import (
     AlreadyCheckedIn,
     CheckInRefused,
@@ -28,10 +29,15 @@ from checkin.exceptions import (
     UndoRefused,
     UnknownTicket,
 )
-from checkin.models import BadgePrint, CheckIn, OfflineScan, Ticket
+from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan, Ticket
 from checkin.selectors import Door
 from registration.models import Booking, Registration, User
 
+logger = logging.getLogger(__name__)
+
+# A printing of more badges than this goes to the workers, in parts of BADGES_PER_PART.
+BADGES_AT_ONCE = 500
+BADGES_PER_PART = 500
 # How long after a check-in the staff may take it back.
 UNDO_WINDOW = dt.timedelta(minutes=1)
 # How far back a device's offline scan may date itself; older times are taken as received.
@@ -246,6 +252,62 @@ def _scanned_at(item: dict) -> dt.datetime | None:
         return None
     now = timezone.now()
     return moment if now - OFFLINE_MAX_AGE <= moment <= now else None
+
+
+def start_badge_run(
+    conference: Conference, registration_ids: list[int], *, layout: str, actor: User, language: str
+) -> BadgeRun:
+    """Ask the workers for the badges of `registration_ids`, in that order, BADGES_PER_PART to a
+    PDF; the parts are queued once the run is saved. Takes no lock. A broker that is down
+    leaves the parts unbuilt: the run's page offers to queue them again."""
+    run = BadgeRun.objects.create(
+        conference=conference,
+        requested_by=actor,
+        layout=layout,
+        language=language,
+        registration_ids=registration_ids,
+        part_size=BADGES_PER_PART,
+    )
+    transaction.on_commit(lambda: queue_badge_parts(run))
+    return run
+
+
+def queue_badge_parts(run: BadgeRun) -> int:
+    """Hand the parts of a run not built yet to the workers; returns how many were handed over."""
+    from checkin.tasks import build_badge_part  # the tasks module imports this one
+
+    built = set(run.parts.values_list("index", flat=True))
+    queued = 0
+    for index in range(run.part_count):
+        if index in built:
+            continue
+        try:
+            build_badge_part.delay(run_id=run.pk, index=index)
+        except Exception:  # kombu and redis raise several unrelated types when Redis is unreachable
+            logger.warning("Badge run %s: the broker did not take part %s", run.pk, index, exc_info=True)
+            break
+        queued += 1
+    return queued
+
+
+def build_badge_part(run_id: int, index: int) -> BadgeRunPart | None:
+    """Build part `index` of a badge run: its PDF, in the run's language. Idempotent: a part
+    built before (or by a worker at the same time: the unique index decides) is left alone."""
+    run = BadgeRun.objects.select_related("conference").filter(pk=run_id).first()
+    if run is None or not 0 <= index < run.part_count or run.parts.filter(index=index).exists():
+        return None
+    ids = run.registration_ids[index * run.part_size : (index + 1) * run.part_size]
+    by_id = Registration.objects.select_related("ticket").in_bulk(ids)
+    # Someone deleted since the run was asked for is left out; the order stays.
+    registrations = [by_id[pk] for pk in ids if pk in by_id]
+    ensure_tickets(registrations)
+    with translation.override(run.language):
+        content = pdf.badges(registrations, layout=run.layout, conference=run.conference)
+    try:
+        with transaction.atomic():
+            return BadgeRunPart.objects.create(run=run, index=index, content=content)
+    except IntegrityError:
+        return None
 
 
 def record_badge_print(conference: Conference, *, actor: User, badges: int) -> BadgePrint:

@@ -7,6 +7,7 @@ only, as registration's do. Writes go through `checkin.services`.
 """
 
 import json
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +23,7 @@ from agenda.models import Conference
 from checkin import pdf, selectors, services
 from checkin.exceptions import CheckInRefused, UnknownDoor
 from checkin.forms import BadgeForm, SearchForm, TapForm, TokenForm, UndoForm
-from checkin.models import CertificateSettings
+from checkin.models import BadgeRun, BadgeRunPart, CertificateSettings
 from checkin.tickets import qr_svg
 from conference.middleware import PERMISSIONS_POLICY
 from registration import selectors as registration_selectors
@@ -151,24 +152,65 @@ def badges(request: HttpRequest, slug: str) -> HttpResponse:
     form = BadgeForm(request.POST or None, initial={"who": "all", "layout": pdf.LAYOUTS[0]})
     last = selectors.last_badge_print(conference)
     if request.method == "POST" and form.is_valid():
-        who = form.cleaned_data["who"]
+        who, layout = form.cleaned_data["who"], form.cleaned_data["layout"]
         since = last.printed_at if who == "new" and last else None
         registrations = selectors.badge_registrations(conference, since=since)
         if who == "one":
             registrations = registrations.filter(number=form.cleaned_data["number"])
-        registrations = list(registrations)
-        if who == "one" and not registrations:
+        ids = list(registrations.values_list("pk", flat=True))
+        if who == "one" and not ids:
             form.add_error("number", _("No confirmed registration has this number."))
+        elif len(ids) > services.BADGES_AT_ONCE:
+            run = services.start_badge_run(
+                conference, ids, layout=layout, actor=request.user, language=translation.get_language()
+            )
+            services.record_badge_print(conference, actor=request.user, badges=len(ids))
+            return redirect("checkin:badge_run", slug=conference.slug, run=run.uuid)
         else:
+            registrations = list(registrations)
             services.ensure_tickets(registrations)
             if who != "one":
                 services.record_badge_print(conference, actor=request.user, badges=len(registrations))
-            content = pdf.badges(registrations, layout=form.cleaned_data["layout"], conference=conference)
-            response = HttpResponse(content, content_type="application/pdf")
-            response["Content-Disposition"] = f'attachment; filename="badges-{conference.slug}-{who}.pdf"'
-            return response
+            content = pdf.badges(registrations, layout=layout, conference=conference)
+            return _pdf(content, f"badges-{conference.slug}-{who}.pdf")
     context = {"conference": conference, "form": form, "last": last}
     return render(request, "checkin/badge_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def badge_run(request: HttpRequest, slug: str, run: uuid.UUID) -> HttpResponse:
+    """How far the workers are with a large printing, and its parts to download; a POST queues
+    the parts not built yet again (after the broker was down, or a worker died)."""
+    conference = _staff_conference(request, slug)
+    run = get_object_or_404(BadgeRun.objects.filter(conference=conference), uuid=run)
+    if request.method == "POST":
+        services.queue_badge_parts(run)
+        messages.success(request, _("The missing parts are queued again."))
+        return redirect("checkin:badge_run", slug=conference.slug, run=run.uuid)
+    built = set(run.parts.values_list("index", flat=True))
+    size = run.part_size
+    total = len(run.registration_ids)
+    parts = [
+        {"index": index, "first": index * size + 1, "last": min((index + 1) * size, total), "built": index in built}
+        for index in range(run.part_count)
+    ]
+    context = {"conference": conference, "run": run, "parts": parts, "built": len(built), "total": total}
+    return render(request, "checkin/badge_run.html", context)
+
+
+@login_required
+@require_GET
+def badge_part(request: HttpRequest, slug: str, run: uuid.UUID, index: int) -> HttpResponse:
+    conference = _staff_conference(request, slug)
+    part = get_object_or_404(BadgeRunPart, run__conference=conference, run__uuid=run, index=index)
+    return _pdf(bytes(part.content), f"badges-{conference.slug}-{index + 1}.pdf")
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _own_registration(request: HttpRequest, slug: str) -> Registration:
@@ -210,6 +252,4 @@ def certificate(request: HttpRequest, slug: str) -> HttpResponse:
     settings = CertificateSettings.objects.filter(conference=conference).first()
     with translation.override(registration.language):
         content = pdf.certificate(registration, days=days, sessions=sessions, settings=settings)
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="certificate-{conference.slug}.pdf"'
-    return response
+    return _pdf(content, f"certificate-{conference.slug}.pdf")

@@ -1,13 +1,15 @@
 import datetime as dt
 import json
 import re
+from io import BytesIO
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
-from checkin import services
-from checkin.models import BadgePrint, CheckIn, OfflineScan
+from checkin import services, tasks
+from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan
 from registration.models import Registration
 from tests.factories import (
     BookingFactory,
@@ -342,3 +344,44 @@ def test_a_badge_for_one_unknown_number_is_a_form_error(client, conference, door
     assert empty.status_code == 400
     assert "Type the registration number" in empty.content.decode()
     assert not BadgePrint.objects.exists()
+
+
+def test_a_large_printing_is_built_by_the_workers_in_parts(client, conference, door_staff, monkeypatch):
+    monkeypatch.setattr(services, "BADGES_AT_ONCE", 2)
+    monkeypatch.setattr(services, "BADGES_PER_PART", 2)
+    people = [RegistrationFactory(conference=conference, family_name=f"Person {n}") for n in range(5)]
+    client.force_login(door_staff)
+
+    response = client.post(reverse("checkin:badges", kwargs={"slug": conference.slug}), {"who": "all", "layout": "a4"})
+    run = BadgeRun.objects.get()
+    waiting = client.get(response["Location"]).content.decode()
+    for index in [0, 1, 2, 2]:
+        tasks.build_badge_part(run_id=run.pk, index=index)
+    done = client.get(response["Location"]).content.decode()
+    last = client.get(reverse("checkin:badge_part", kwargs={"slug": conference.slug, "run": run.uuid, "index": 2}))
+
+    assert response["Location"] == reverse("checkin:badge_run", kwargs={"slug": conference.slug, "run": run.uuid})
+    assert run.registration_ids == [p.pk for p in sorted(people, key=lambda p: p.family_name)]
+    assert "0 of 3 parts ready (5 badges in all)." in waiting
+    assert 'data-refresh="5"' in waiting
+    assert "3 of 3 parts ready" in done
+    assert "data-refresh" not in done
+    assert last["Content-Type"] == "application/pdf"
+    assert "Person 4" in PdfReader(BytesIO(last.content)).pages[0].extract_text()
+    assert BadgeRunPart.objects.count() == 3
+    assert BadgePrint.objects.get().badges == 5
+
+
+def test_another_conference_s_staff_cannot_read_a_badge_run(client, conference, door_staff):
+    run = BadgeRun.objects.create(conference=conference, layout="a6", registration_ids=[1], part_size=1)
+    BadgeRunPart.objects.create(run=run, index=0, content=b"%PDF-1.4")
+    other = ConferenceFactory()
+    elsewhere = VerifiedUserFactory()
+    TeamFactory(conferences=[other], members=[elsewhere], can_check_in=True)
+    client.force_login(elsewhere)
+
+    mine = client.get(reverse("checkin:badge_part", kwargs={"slug": conference.slug, "run": run.uuid, "index": 0}))
+    crafted = client.get(reverse("checkin:badge_part", kwargs={"slug": other.slug, "run": run.uuid, "index": 0}))
+
+    assert mine.status_code == 403
+    assert crafted.status_code == 404

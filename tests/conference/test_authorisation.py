@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from agenda.models import Conference, Session, Speaker
-from checkin.models import BadgePrint, CheckIn, OfflineScan, Ticket
+from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan, Ticket
 from registration.models import Booking, ExportRecord, OutgoingEmail, Registration, RegistrationChange, User
 from tests.factories import (
     PASSWORD,
@@ -83,6 +83,8 @@ WRITTEN_BY_VIEWS = (
     CheckIn,
     OfflineScan,
     BadgePrint,
+    BadgeRun,
+    BadgeRunPart,
 )
 
 
@@ -138,6 +140,15 @@ def draft_slug(world: World) -> dict:
 
 def first_day(world: World) -> dict:
     return {"slug": world.conference.slug, "door": f"day-{world.conference.start_date.isoformat()}"}
+
+
+def badge_run(world: World) -> BadgeRun:
+    return BadgeRun.objects.create(conference=world.conference, layout="a6", registration_ids=[], part_size=1)
+
+
+def badge_part(world: World) -> dict:
+    part = BadgeRunPart.objects.create(run=badge_run(world), index=0, content=b"%PDF-1.4")
+    return {"slug": world.conference.slug, "run": part.run.uuid, "index": 0}
 
 
 def session(world: World) -> dict:
@@ -197,6 +208,8 @@ RULES = [
     Rule("checkin:undo", POSTS_ONLY, first_day),
     Rule("checkin:sync", POSTS_ONLY, slug),
     Rule("checkin:badges", CHECKERS, slug),
+    Rule("checkin:badge_run", CHECKERS, lambda world: {"slug": world.conference.slug, "run": badge_run(world).uuid}),
+    Rule("checkin:badge_part", CHECKERS, lambda world: badge_part(world)),
     Rule("checkin:ticket", REGISTERED, slug),
     Rule("checkin:certificate", Access(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND), slug),
     Rule("set_language", everyone(REDIRECT)),
