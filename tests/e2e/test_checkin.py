@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from checkin.models import CheckIn, OfflineScan
+from checkin.models import BadgeRun, BadgeRunPart, CheckIn, OfflineScan
 from checkin.services import ensure_ticket
 from registration.models import Registration
 from tests.conftest import axe_violations, log_in
@@ -82,7 +82,7 @@ def test_scans_made_offline_are_sent_once_when_back_online(phone_page, live_serv
     assert OfflineScan.objects.count() == 2
 
 
-@pytest.mark.parametrize("where", ["doors", "desk", "badges", "ticket"])
+@pytest.mark.parametrize("where", ["doors", "desk", "badges", "badge_run", "ticket"])
 def test_check_in_pages_have_no_wcag_violations(axe_page, live_server, demo, door_staff, where):
     conference = demo.conference
     RegistrationFactory(conference=conference, user=VerifiedUserFactory(), given_name="Σταύρος", photo_opt_out=True)
@@ -96,6 +96,10 @@ def test_check_in_pages_have_no_wcag_violations(axe_page, live_server, demo, doo
         expect(axe_page.locator("#outcome")).to_be_visible()
     elif where == "badges":
         axe_page.goto(f"/{conference.slug}/checkin/badges/")
+    elif where == "badge_run":
+        run = BadgeRun.objects.create(conference=conference, layout="a4", registration_ids=[1, 2, 3], part_size=2)
+        BadgeRunPart.objects.create(run=run, index=0, content=b"%PDF-1.4")
+        axe_page.goto(f"/{conference.slug}/checkin/badges/{run.uuid}/")
     else:
         axe_page.goto(f"/{conference.slug}/my-registration/ticket/")
 
