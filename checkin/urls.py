@@ -14,4 +14,5 @@ urlpatterns = [
     path("<slug:slug>/checkin/<str:door>/undo/", views.undo, name="undo"),
     path("<slug:slug>/my-registration/ticket/", views.ticket, name="ticket"),
     path("<slug:slug>/my-registration/certificate.pdf", views.certificate, name="certificate"),
+    path("<slug:slug>/my-registration/certificate/email/", views.certificate_email, name="certificate_email"),
 ]

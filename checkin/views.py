@@ -12,6 +12,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.teams import user_can
 from agenda.models import Conference
-from checkin import pdf, selectors, services
+from checkin import notifications, pdf, selectors, services
 from checkin.exceptions import CheckInRefused, UnknownDoor
 from checkin.forms import BadgeForm, SearchForm, TapForm, TokenForm, UndoForm
 from checkin.models import BadgeRun, BadgeRunPart, CertificateSettings
@@ -238,18 +239,38 @@ def ticket(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "checkin/ticket_detail.html", context)
 
 
-@login_required
-@require_GET
-def certificate(request: HttpRequest, slug: str) -> HttpResponse:
-    """The certificate of attendance, once the conference is over, for one who was checked in."""
+def _attended(request: HttpRequest, slug: str) -> tuple[Registration, list, list]:
+    """The user's registration with the days and sessions they were checked in to, once the
+    conference is over; 404 before, or for one who was never checked in."""
     registration = _own_registration(request, slug)
-    conference = registration.conference
-    if not registration_selectors.has_ended(conference):
+    if not registration_selectors.has_ended(registration.conference):
         raise Http404
     days, sessions = selectors.attendance(registration)
     if not days and not sessions:
         raise Http404
+    return registration, days, sessions
+
+
+@login_required
+@require_GET
+def certificate(request: HttpRequest, slug: str) -> HttpResponse:
+    """The certificate of attendance, once the conference is over, for one who was checked in."""
+    registration, days, sessions = _attended(request, slug)
+    conference = registration.conference
     settings = CertificateSettings.objects.filter(conference=conference).first()
     with translation.override(registration.language):
         content = pdf.certificate(registration, days=days, sessions=sessions, settings=settings)
     return _pdf(content, f"certificate-{conference.slug}.pdf")
+
+
+@login_required
+@require_POST
+def certificate_email(request: HttpRequest, slug: str) -> HttpResponse:
+    """Email the attendee the link to their certificate (once a day at most)."""
+    registration, _days, _sessions = _attended(request, slug)
+    with transaction.atomic():
+        notifications.send_certificate_link(registration, today=timezone.localdate())
+    messages.success(
+        request, _("We are emailing you the link to your certificate at %(email)s.") % {"email": request.user.email}
+    )
+    return redirect("registration:mine", slug=registration.conference.slug)

@@ -10,16 +10,17 @@ from registration.selectors import has_ended
 register = template.Library()
 
 
-@register.inclusion_tag("checkin/includes/registration_links.html")
-def checkin_links(registration: Registration) -> dict:
+@register.inclusion_tag("checkin/includes/registration_links.html", takes_context=True)
+def checkin_links(context, registration: Registration) -> dict:
     """The ticket of a confirmed registration and, after the conference, the certificate of
-    one who was checked in (one query, then)."""
+    one who was checked in (one query, then), with the button that emails its link."""
     conference = registration.conference
     ended = has_ended(conference)
     return {
         "conference": conference,
         "has_ticket": registration.status == Registration.Status.CONFIRMED and not ended,
         "has_certificate": ended and selectors.was_checked_in(registration),
+        "csrf_token": context.get("csrf_token"),
     }
 
 

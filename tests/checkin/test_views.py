@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from checkin import services, tasks
 from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan
-from registration.models import Registration
+from registration.models import OutgoingEmail, Registration
 from tests.factories import (
     BookingFactory,
     ConferenceFactory,
@@ -385,3 +385,33 @@ def test_another_conference_s_staff_cannot_read_a_badge_run(client, conference, 
 
     assert mine.status_code == 403
     assert crafted.status_code == 404
+
+
+def test_the_certificate_link_is_emailed_on_request_once_a_day(client, door_staff):
+    conference = past_conference()
+    came = RegistrationFactory(conference=conference, user=VerifiedUserFactory(), language="es")
+    CheckIn.objects.create(registration=came, day=conference.start_date, checked_in_by=door_staff)
+    url = reverse("checkin:certificate_email", kwargs={"slug": conference.slug})
+    client.force_login(came.user)
+
+    mine = client.get(reverse("registration:mine", kwargs={"slug": conference.slug})).content.decode()
+    first = client.post(url)
+    again = client.post(url)
+
+    assert f'action="{url}"' in mine
+    assert first.status_code == again.status_code == 302
+    email = OutgoingEmail.objects.get(kind="certificate")
+    assert email.to == came.user.email
+    assert email.subject.endswith("Su certificado de asistencia")
+    assert f"/{conference.slug}/my-registration/certificate.pdf" in email.body_text
+
+
+def test_no_certificate_email_for_one_who_never_came(client):
+    conference = past_conference()
+    stayed_away = RegistrationFactory(conference=conference, user=VerifiedUserFactory())
+    client.force_login(stayed_away.user)
+
+    response = client.post(reverse("checkin:certificate_email", kwargs={"slug": conference.slug}))
+
+    assert response.status_code == 404
+    assert not OutgoingEmail.objects.exists()

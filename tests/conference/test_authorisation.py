@@ -212,6 +212,7 @@ RULES = [
     Rule("checkin:badge_part", CHECKERS, lambda world: badge_part(world)),
     Rule("checkin:ticket", REGISTERED, slug),
     Rule("checkin:certificate", Access(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND), slug),
+    Rule("checkin:certificate_email", POSTS_ONLY, slug),
     Rule("set_language", everyone(REDIRECT)),
     Rule("accessibility", EVERYONE),
     Rule("accessibility_report", EVERYONE),
