@@ -415,3 +415,20 @@ def test_no_certificate_email_for_one_who_never_came(client):
 
     assert response.status_code == 404
     assert not OutgoingEmail.objects.exists()
+
+
+@pytest.mark.parametrize("count", [1, 12])
+def test_the_door_list_takes_the_same_queries_for_1_and_12_sessions(
+    client, conference, door, door_staff, django_assert_num_queries, count
+):
+    for pre_event in PreEventFactory.create_batch(count, conference=conference):
+        registration = RegistrationFactory(conference=conference)
+        BookingFactory(registration=registration, session=pre_event)
+        services.check_in(registration, door=door, actor=door_staff)
+    client.force_login(door_staff)
+
+    # user, team permission, conference, then the figures: sessions, confirmed, seats, check-ins
+    with django_assert_num_queries(7):
+        response = client.get(reverse("checkin:doors", kwargs={"slug": conference.slug}))
+
+    assert response.content.decode().count("checkin/session-") == count
