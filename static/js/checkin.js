@@ -83,9 +83,11 @@
     slot.replaceChildren(section);
   }
 
-  // Sends the whole queue; removes what the server answered for, shows the last answer.
+  // Sends the queue, BATCH scans a request (the server takes up to 500); removes what the
+  // server answered for, shows the last answer, and carries on while scans remain.
+  var BATCH = 100;
   function flush() {
-    var queue = load();
+    var queue = load().slice(0, BATCH);
     if (sending || !queue.length) { showOffline(!navigator.onLine); return Promise.resolve(); }
     sending = true;
     return fetch(desk.dataset.syncUrl, {
@@ -103,11 +105,14 @@
       var last = data.results[data.results.length - 1];
       if (last) { show(last, last.admitted ? "outcome-ok" : "outcome-refused"); }
       showOffline(false);
+      return data.results.length;
     }, function (error) {
       var offline = !navigator.onLine || error instanceof TypeError;
       if (!offline) { show({ admitted: false, message: labels.error }, "outcome-refused"); }
       showOffline(offline);
-    }).finally(function () { sending = false; });
+    }).finally(function () { sending = false; }).then(function (answered) {
+      if (answered && load().length) { return flush(); }
+    });
   }
 
   function submit(token) {
