@@ -11,7 +11,9 @@ class CertificateSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    """Organisers set the role printed on a badge here; the token is never shown or changed."""
+    """Organisers set the role printed on a badge here, adding the ticket of a registration that
+    has none yet (tickets are otherwise made when first needed); the token is never shown or
+    changed."""
 
     list_display = ["registration", "role", "created_at"]
     list_filter = ["role", "registration__conference"]
@@ -19,10 +21,10 @@ class TicketAdmin(admin.ModelAdmin):
     list_select_related = ["registration__conference"]
     search_fields = ["registration__given_name", "registration__family_name", "registration__organisation"]
     fields = ["registration", "role", "created_at"]
-    readonly_fields = ["registration", "created_at"]
+    raw_id_fields = ["registration"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return ["registration", "created_at"] if obj else ["created_at"]
 
 
 @admin.register(CheckIn)
