@@ -1,7 +1,10 @@
 """What other apps' pages show of the check-in, without those apps importing it: the
-ticket and certificate links on the attendee's page, the figures on the staff dashboard."""
+ticket and certificate links on the attendee's page and the ticket's address in their
+emails, the figures on the staff dashboard."""
 
 from django import template
+from django.conf import settings
+from django.urls import reverse
 
 from checkin import selectors
 from registration.models import Registration
@@ -22,6 +25,12 @@ def checkin_links(context, registration: Registration) -> dict:
         "has_certificate": ended and selectors.was_checked_in(registration),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag
+def ticket_url(registration: Registration) -> str:
+    """The full address of the attendee's ticket page, for their emails."""
+    return settings.SITE_URL + reverse("checkin:ticket", kwargs={"slug": registration.conference.slug})
 
 
 @register.inclusion_tag("checkin/includes/dashboard_figures.html")
