@@ -82,12 +82,16 @@ def desk(request: HttpRequest, slug: str, door: str) -> HttpResponse:
                 status = 400
         else:
             tap = TapForm(request.POST)
-            if not tap.is_valid():
-                raise Http404
-            registration = selectors.for_the_door(conference, door).filter(number=tap.cleaned_data["number"]).first()
+            registration = None
+            if tap.is_valid():
+                registrations = selectors.for_the_door(conference, door)
+                registration = registrations.filter(number=tap.cleaned_data["number"]).first()
             if registration is None:
-                raise Http404
-            outcome = services.scan(conference, door=door, actor=request.user, registration=registration)
+                outcome = services.Outcome(
+                    False, "unknown_number", _("Not registered: no registration has this number.")
+                )
+            else:
+                outcome = services.scan(conference, door=door, actor=request.user, registration=registration)
         if outcome is not None:
             status = STATUS.get(outcome.code, 400)
     query = search_form.cleaned_data["q"] if search_form.is_valid() else ""

@@ -86,13 +86,15 @@ def test_search_then_one_tap_checks_in_without_script(client, conference, door, 
     assert "Checked in at" in client.get(desk_url(conference, door), {"q": str(attendee.number)}).content.decode()
 
 
-def test_a_tap_on_another_conference_s_number_finds_nothing(client, conference, door, door_staff):
-    elsewhere = RegistrationFactory(conference=ConferenceFactory(), number=777)
+@pytest.mark.parametrize("number", ["777", "0", "x", ""])
+def test_a_tap_on_a_number_not_of_this_conference_is_refused(client, conference, door, door_staff, number):
+    RegistrationFactory(conference=ConferenceFactory(), number=777)
     client.force_login(door_staff)
 
-    response = client.post(desk_url(conference, door), {"number": elsewhere.number})
+    response = client.post(desk_url(conference, door), {"number": number})
 
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert "Not registered: no registration has this number." in outcome(response.content.decode())
     assert not CheckIn.objects.exists()
 
 
