@@ -26,11 +26,6 @@ class Door:
     def key(self) -> str:
         return f"session-{self.session.code}" if self.session else f"day-{self.day.isoformat()}"
 
-    def matches(self, check_in: CheckIn) -> bool:
-        if self.session is not None:
-            return check_in.session_id == self.session.pk
-        return check_in.session_id is None and check_in.day == self.day
-
 
 def session_doors(conference: Conference) -> QuerySet[Session]:
     """The sessions that take sign-ups, whose door lists are their confirmed seats, in time order."""
@@ -87,15 +82,6 @@ def check_ins_at(door: Door) -> QuerySet[CheckIn]:
     return CheckIn.objects.valid().filter(_door_filter(door))
 
 
-def expected_at(conference: Conference, door: Door) -> QuerySet[Registration]:
-    """Who may come through a door: the confirmed registrations, and for a session those
-    with a confirmed seat on it."""
-    registrations = Registration.objects.filter(conference=conference, status=Registration.Status.CONFIRMED)
-    if door.session is not None:
-        registrations = registrations.filter(bookings__session=door.session, bookings__status=Booking.Status.CONFIRMED)
-    return registrations
-
-
 def _pre_events_on(day: dt.date, conference: Conference) -> Prefetch:
     start = dt.datetime.combine(day, dt.time.min, tzinfo=conference.tz)
     return Prefetch(
@@ -139,6 +125,19 @@ def search(conference: Conference, door: Door, query: str) -> list[Registration]
         matches |= Q(number=int(query))
     registrations = for_the_door(conference, door).filter(matches)
     return list(registrations.order_by("family_name", "given_name", "number")[:SEARCH_LIMIT])
+
+
+def door_list(conference: Conference, door: Door) -> list[Registration]:
+    """Everyone with a confirmed seat at a session's door, by family name, as `for_the_door`
+    gives them; empty for a day's door, whose crowd is found by searching."""
+    if door.session is None:
+        return []
+    registrations = for_the_door(conference, door).filter(
+        status=Registration.Status.CONFIRMED,
+        bookings__session=door.session,
+        bookings__status=Booking.Status.CONFIRMED,
+    )
+    return list(registrations.order_by("family_name", "given_name", "number"))
 
 
 def recent_check_ins(door: Door, *, limit: int = 10) -> list[CheckIn]:

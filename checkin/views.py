@@ -101,6 +101,7 @@ def desk(request: HttpRequest, slug: str, door: str) -> HttpResponse:
         "search_form": search_form,
         "token_form": token_form,
         "results": selectors.search(conference, door, query),
+        "door_list": selectors.door_list(conference, door),
         "query": query,
         "outcome": outcome,
         "recent": selectors.recent_check_ins(door),

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from checkin import services, tasks
 from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan
+from checkin.selectors import door_for
 from registration.models import OutgoingEmail, Registration
 from tests.factories import (
     BookingFactory,
@@ -434,3 +435,25 @@ def test_the_door_list_takes_the_same_queries_for_1_and_12_sessions(
         response = client.get(reverse("checkin:doors", kwargs={"slug": conference.slug}))
 
     assert response.content.decode().count("checkin/session-") == count
+
+
+@pytest.mark.parametrize("count", [1, 25])
+def test_a_session_door_lists_its_seats_in_the_same_queries_for_1_and_25(
+    client, conference, door_staff, django_assert_num_queries, count
+):
+    pre_event = PreEventFactory(conference=conference, capacity=30)
+    seated = [BookingFactory(session=pre_event, registration__conference=conference).registration for _ in range(count)]
+    RegistrationFactory(conference=conference, family_name="Not seated")
+    door = door_for(conference, f"session-{pre_event.code}")
+    services.check_in(seated[0], door=door, actor=door_staff)
+    client.force_login(door_staff)
+
+    # user, team permission, conference, the session, the door list with its check-ins and
+    # bookings that day (3), the latest check-ins; no search, none asked for
+    with django_assert_num_queries(8):
+        content = client.get(desk_url(conference, door)).content.decode()
+
+    listed = content[content.index('id="door-list-title"') : content.index('id="recent-title"')]
+    assert f"Door list: {count} seat" in listed
+    assert listed.count('name="number"') == count - 1
+    assert "Not seated" not in listed

@@ -82,7 +82,7 @@ def test_scans_made_offline_are_sent_once_when_back_online(phone_page, live_serv
     assert OfflineScan.objects.count() == 2
 
 
-@pytest.mark.parametrize("where", ["doors", "desk", "badges", "badge_run", "ticket"])
+@pytest.mark.parametrize("where", ["doors", "desk", "session_desk", "badges", "badge_run", "ticket"])
 def test_check_in_pages_have_no_wcag_violations(axe_page, live_server, demo, door_staff, where):
     conference = demo.conference
     RegistrationFactory(conference=conference, user=VerifiedUserFactory(), given_name="Σταύρος", photo_opt_out=True)
@@ -94,6 +94,8 @@ def test_check_in_pages_have_no_wcag_violations(axe_page, live_server, demo, doo
         axe_page.goto(f"/{conference.slug}/checkin/{day}/?q=Σταύρος")
         axe_page.get_by_role("button", name=re.compile("^Check in Σταύρος")).click()
         expect(axe_page.locator("#outcome")).to_be_visible()
+    elif where == "session_desk":
+        axe_page.goto(f"/{conference.slug}/checkin/session-pre-interreg/")
     elif where == "badges":
         axe_page.goto(f"/{conference.slug}/checkin/badges/")
     elif where == "badge_run":
