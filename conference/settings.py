@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "outbox",
     "agenda",
     "registration",
+    "checkin",
 ]
 
 MIDDLEWARE = [

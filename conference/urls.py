@@ -17,6 +17,7 @@ urlpatterns = [
     path("accessibility/report/", accessibility.report, name="accessibility_report"),
     path("", include("agenda.urls")),
     path("", include("registration.urls")),
+    path("", include("checkin.urls")),
 ]
 
 # Uploaded speaker photos: on a developer's machine (DEBUG) from MEDIA_ROOT; in production the

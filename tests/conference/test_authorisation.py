@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from agenda.models import Conference, Session, Speaker
+from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan, Ticket
 from outbox.models import OutgoingEmail
 from registration.models import Booking, ExportRecord, Registration, RegistrationChange, User
 from tests.factories import (
@@ -37,9 +38,10 @@ class Outcome(enum.Enum):
     BAD_REQUEST = "a 400"
     FORBIDDEN = "the 403 page"
     NOT_FOUND = "the 404 page"
+    POST_ONLY = "a 405: the address takes only POSTs"
 
 
-OK, REDIRECT, LOGIN, ADMIN_LOGIN, BAD_REQUEST, FORBIDDEN, NOT_FOUND = Outcome
+OK, REDIRECT, LOGIN, ADMIN_LOGIN, BAD_REQUEST, FORBIDDEN, NOT_FOUND, POST_ONLY = Outcome
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,25 @@ REGISTERED = Access(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND)
 STAFF = Access(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
 EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
 ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORBIDDEN, OK)
+# Team members who may check people in; here only the organiser (a superuser) is one.
+CHECKERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
+POSTS_ONLY = Access(LOGIN, POST_ONLY, POST_ONLY, POST_ONLY, POST_ONLY, POST_ONLY)
 ROLES = list(Access.__dataclass_fields__)
 # What the project's views write; a POST refused for want of its CSRF token changes none of it.
-WRITTEN_BY_VIEWS = (User, Registration, Booking, RegistrationChange, OutgoingEmail, ExportRecord)
+WRITTEN_BY_VIEWS = (
+    User,
+    Registration,
+    Booking,
+    RegistrationChange,
+    OutgoingEmail,
+    ExportRecord,
+    Ticket,
+    CheckIn,
+    OfflineScan,
+    BadgePrint,
+    BadgeRun,
+    BadgeRunPart,
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,19 @@ def draft_slug(world: World) -> dict:
     return {"slug": world.draft_conference.slug}
 
 
+def first_day(world: World) -> dict:
+    return {"slug": world.conference.slug, "door": f"day-{world.conference.start_date.isoformat()}"}
+
+
+def badge_run(world: World) -> BadgeRun:
+    return BadgeRun.objects.create(conference=world.conference, layout="a6", registration_ids=[], part_size=1)
+
+
+def badge_part(world: World) -> dict:
+    part = BadgeRunPart.objects.create(run=badge_run(world), index=0, content=b"%PDF-1.4")
+    return {"slug": world.conference.slug, "run": part.run.uuid, "index": 0}
+
+
 def session(world: World) -> dict:
     return {"slug": world.conference.slug, "code": world.pre_event.code}
 
@@ -168,6 +199,21 @@ RULES = [
         EXPORTERS,
         session,
     ),
+    Rule("checkin:doors", CHECKERS, slug),
+    Rule("checkin:desk", CHECKERS, first_day),
+    Rule(
+        "checkin:desk",
+        Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
+        lambda world: {"slug": world.conference.slug, "door": "day-1999-01-01"},
+    ),
+    Rule("checkin:undo", POSTS_ONLY, first_day),
+    Rule("checkin:sync", POSTS_ONLY, slug),
+    Rule("checkin:badges", CHECKERS, slug),
+    Rule("checkin:badge_run", CHECKERS, lambda world: {"slug": world.conference.slug, "run": badge_run(world).uuid}),
+    Rule("checkin:badge_part", CHECKERS, lambda world: badge_part(world)),
+    Rule("checkin:ticket", REGISTERED, slug),
+    Rule("checkin:certificate", Access(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND), slug),
+    Rule("checkin:certificate_email", POSTS_ONLY, slug),
     Rule("set_language", everyone(REDIRECT)),
     Rule("accessibility", EVERYONE),
     Rule("accessibility_report", EVERYONE),
@@ -244,6 +290,9 @@ def assert_outcome(outcome: Outcome, response: HttpResponse, content: str, path:
         case Outcome.NOT_FOUND:
             assert response.status_code == 404
             assert "Page not found" in content
+        case Outcome.POST_ONLY:
+            assert response.status_code == 405
+            assert response["Allow"] == "POST"
 
 
 @pytest.mark.django_db

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CheckinConfig(AppConfig):
+    name = "checkin"
+    verbose_name = _("Check-in")
+
+    def ready(self) -> None:
+        # Web processes hand badge parts to their task by its name (checkin.services); the task
+        # must be in Celery's registry there too, not only in workers, which discover it.
+        from checkin import tasks  # noqa: F401
