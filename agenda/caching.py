@@ -39,6 +39,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -56,8 +57,14 @@ from agenda.models import Conference, Session
 
 # Keys change with every edit, so entries only need to outlive a quiet day.
 TIMEOUT = 60 * 60 * 24
-# How long seats left may lag behind a booking.
-SEATS_TIMEOUT = 1
+# Each worker keeps the answers it served for LOCAL_TIMEOUT seconds (at most LOCAL_ENTRIES
+# of them), so that a page asked for again and again costs no round trip to Redis either.
+# With SEATS_TIMEOUT, the seats left kept in Redis, it bounds how late a booking shows,
+# and how late another worker shows an edit: SEATS_LAG, a second.
+LOCAL_TIMEOUT = 0.5
+LOCAL_ENTRIES = 1000
+SEATS_TIMEOUT = 0.5
+SEATS_LAG = LOCAL_TIMEOUT + SEATS_TIMEOUT
 # An edit forgets the cached conference when it commits; this bounds how long a copy read
 # just before that commit (and stored just after) can linger.
 CONFERENCE_TIMEOUT = 30
@@ -66,7 +73,7 @@ SEATS_MARKER = re.compile(r"<!--seats:(\d+)-->")
 MISSING = "missing"
 # Whole responses are only served to requests that bring neither of these: a session may be
 # a logged-in user's, and a pending message must be shown.
-PRIVATE_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
+PRIVATE_COOKIES = (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
 
 
 def _release() -> str:
@@ -117,6 +124,10 @@ class CachedResponse:
     headers: tuple[tuple[str, str], ...]
 
 
+# Response key -> (monotonic deadline, entry): this worker's answers of the last moments.
+_recent: dict[str, tuple[float, "CachedResponse"]] = {}
+
+
 def _conference_key(slug: str) -> str:
     return f"agenda:conference:{slug}"
 
@@ -141,6 +152,7 @@ def forget_conference(conference_id: int, *slugs: str) -> None:
     # Now, for the rest of this transaction, and again at the commit: a request may have
     # cached the old row in between.
     cache.delete_many(keys)
+    _recent.clear()
     transaction.on_commit(lambda: cache.delete_many(keys))
 
 
@@ -279,8 +291,9 @@ class CachedPageMiddleware:
     query.
 
     A response is kept when its view marked it `public` (agenda.views, through
-    `page_response` and `export_response`), it is a 200 that sets no cookie, and the
-    request brought no session or message cookie (an export: any request). It is keyed by
+    `page_response` and `export_response`), it is a 200 that sets no cookie and carries
+    no CSRF token, and the request brought no session or message cookie (an export: any
+    request). It is keyed by
     the visitor's language (as LocaleMiddleware reads it: the language cookie, else the
     browser's) and the URL, and served only while its conference's version is current,
     its seats left are the same (kept a second: see `_seats_left`) and its `until` has
@@ -293,15 +306,22 @@ class CachedPageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
             return self.get_response(request)
-        slug = request.path.split("/", 2)[1]
         anonymous = not any(name in request.COOKIES for name in PRIVATE_COOKIES)
         language = translation.get_language_from_request(request)
         key = f"agenda:response:{language}:{hashlib.sha256(request.get_full_path().encode()).hexdigest()}"
+        # The copy of the cache's entry, under the cache's own prefix (each test has one).
+        recent = _recent.get(cache.key_prefix + key)
+        if recent is not None and recent[0] > time.monotonic() and (anonymous or recent[1].public.everyone):
+            response = self._serve(request, recent[1])
+            if response is not None:
+                return response
+        slug = request.path.split("/", 2)[1]
         found = cache.get_many([_conference_key(slug), key]) if slug else {}
         cached = found.get(key)
-        if cached is not None and (anonymous or cached.public.everyone):
-            response = self._serve(request, found.get(_conference_key(slug)), cached)
+        if cached is not None and (anonymous or cached.public.everyone) and self._current(found, slug, cached):
+            response = self._serve(request, cached)
             if response is not None:
+                self._remember(key, cached)
                 return response
         response = self.get_response(request)
         public = getattr(response, "public", None)
@@ -310,22 +330,37 @@ class CachedPageMiddleware:
             and request.method == "GET"
             and response.status_code == 200
             and not response.cookies
+            # A CSRF token in the page would hand this visitor's secret to every other one.
+            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
             and (anonymous or public.everyone)
         ):
-            headers = tuple((name, value) for name, value in response.items())
-            cache.set(key, CachedResponse(public, response.content, headers), TIMEOUT)
+            cached = CachedResponse(public, response.content, tuple(response.items()))
+            cache.set(key, cached, TIMEOUT)
+            self._remember(key, cached)
         return response
 
-    def _serve(self, request: HttpRequest, conference, cached: CachedResponse) -> HttpResponse | None:
+    @staticmethod
+    def _current(found: dict, slug: str, cached: CachedResponse) -> bool:
+        """Whether the entry is of the conference's current version, with today's seats left."""
         public = cached.public
+        conference = found.get(_conference_key(slug))
         if not isinstance(conference, Conference) or _version(conference) != public.version:
-            return None
+            return False
+        return public.seats_key is None or tuple(sorted((cache.get(public.seats_key) or {}).items())) == public.seats
+
+    @staticmethod
+    def _remember(key: str, cached: CachedResponse) -> None:
+        if len(_recent) >= LOCAL_ENTRIES:
+            _recent.clear()
+        _recent[cache.key_prefix + key] = (time.monotonic() + LOCAL_TIMEOUT, cached)
+
+    @staticmethod
+    def _serve(request: HttpRequest, cached: CachedResponse) -> HttpResponse | None:
+        public = cached.public
         if public.until is not None and time.time() >= public.until:
             return None
-        if public.seats_key is not None and tuple(sorted((cache.get(public.seats_key) or {}).items())) != public.seats:
-            return None
         response = HttpResponse(cached.content, headers=dict(cached.headers))
-        return (
-            get_conditional_response(request, etag=public.etag, last_modified=public.last_modified, response=response)
-            or response
+        conditional = get_conditional_response(
+            request, etag=public.etag, last_modified=public.last_modified, response=response
         )
+        return conditional or response
