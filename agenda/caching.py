@@ -14,10 +14,11 @@ Three layers, each cheaper than the one below:
 - the programme part of each page (a `Fragment`), rendered once per version, language
   and parameters. Seats left move with every registration, so the cached HTML holds a
   marker where they go, filled on each render from `selectors.seats_left`, which is kept
-  for `SEATS_TIMEOUT` (a second) per set of sessions: a booking shows within a second,
-  and a busy page costs one aggregate query a second, not one per visit;
+  for SEATS_TIMEOUT per set of sessions: a booking shows within SEATS_LAG (a second),
+  and a busy page costs a few aggregate queries a second, not one per visit;
 - whole responses for anonymous visitors (`CachedPageMiddleware`), served before the
-  session, locale, CSRF and authentication middleware run: a cache hit costs no query.
+  session, locale, CSRF and authentication middleware run: a cache hit costs no query,
+  and each worker serves what it has just checked from memory for LOCAL_TIMEOUT.
   Anonymous pages carry no CSRF token (their language switch is a GET,
   conference.middleware.LanguageSwitchMiddleware), so one answer fits every anonymous
   visitor of a URL in a language. Logged-in visitors get the page rendered around the
@@ -287,17 +288,17 @@ def _etag(*parts) -> str:
 class CachedPageMiddleware:
     """Whole public pages and exports, served before the middleware that reads sessions,
     users and CSRF cookies (settings.MIDDLEWARE puts it after the security headers, which
-    still apply): a hit costs one cache round trip (two on a page with seats left), and no
-    query.
+    still apply). A hit costs no query: no cache round trip either when this worker
+    served the URL in the last LOCAL_TIMEOUT, else one (two on a page with seats left).
 
     A response is kept when its view marked it `public` (agenda.views, through
     `page_response` and `export_response`), it is a 200 that sets no cookie and carries
     no CSRF token, and the request brought no session or message cookie (an export: any
-    request). It is keyed by
-    the visitor's language (as LocaleMiddleware reads it: the language cookie, else the
-    browser's) and the URL, and served only while its conference's version is current,
-    its seats left are the same (kept a second: see `_seats_left`) and its `until` has
-    not come; otherwise the request goes on to the view, which keeps the new answer.
+    request). It is keyed by the visitor's language (as LocaleMiddleware reads it: the
+    language cookie, else the browser's) and the URL, and served only while its
+    conference's version is current, its seats left are the same (see `_seats_left`) and
+    its `until` has not come; otherwise the request goes on to the view, which keeps the
+    new answer.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -341,7 +342,7 @@ class CachedPageMiddleware:
 
     @staticmethod
     def _current(found: dict, slug: str, cached: CachedResponse) -> bool:
-        """Whether the entry is of the conference's current version, with today's seats left."""
+        """Whether the entry is of the conference's current version, with the seats left of now."""
         public = cached.public
         conference = found.get(_conference_key(slug))
         if not isinstance(conference, Conference) or _version(conference) != public.version:
