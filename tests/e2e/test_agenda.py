@@ -160,3 +160,20 @@ def test_screen_reader_reads_each_day_as_a_list_in_time_order_with_time_and_room
     assert starts == sorted(starts)
     for slot, _title, when in day:
         assert re.fullmatch(rf"{slot}–\d\d:\d\dCET · (Auditorium|Sala Mediterrània|All rooms)", when), when
+
+
+def test_visitor_switches_the_language_and_stays_on_the_same_day(page, conference):
+    page.goto(f"/{conference.slug}/agenda/?day=2017-11-08")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    page.locator("#language-select").select_option("es")
+    with page.expect_navigation():
+        page.locator(".language-switcher button").click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page).to_have_url(re.compile(rf"/{conference.slug}/agenda/\?day=2017-11-08$"))
+    expect(page.locator("main")).to_contain_text("miércoles")
+    # A visitor without cookies still reads it in English: each language is kept apart.
+    page.context.clear_cookies()
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
