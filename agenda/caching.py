@@ -58,12 +58,12 @@ from agenda.models import Conference, Session
 
 # Keys change with every edit, so entries only need to outlive a quiet day.
 TIMEOUT = 60 * 60 * 24
-# Each worker keeps the answers it served for LOCAL_TIMEOUT seconds (at most LOCAL_ENTRIES
-# of them), so that a page asked for again and again costs no round trip to Redis either.
+# Each worker keeps the answers it served for LOCAL_TIMEOUT seconds (at most LOCAL_BYTES of
+# them), so that a page asked for again and again costs no round trip to Redis either.
 # With SEATS_TIMEOUT, the seats left kept in Redis, it bounds how late a booking shows,
 # and how late another worker shows an edit: SEATS_LAG, a second.
 LOCAL_TIMEOUT = 0.5
-LOCAL_ENTRIES = 1000
+LOCAL_BYTES = 32 * 2**20
 SEATS_TIMEOUT = 0.5
 SEATS_LAG = LOCAL_TIMEOUT + SEATS_TIMEOUT
 # An edit forgets the cached conference when it commits; this bounds how long a copy read
@@ -125,8 +125,36 @@ class CachedResponse:
     headers: tuple[tuple[str, str], ...]
 
 
-# Response key -> (monotonic deadline, entry): this worker's answers of the last moments.
-_recent: dict[str, tuple[float, "CachedResponse"]] = {}
+class Recent:
+    """This worker's answers of the last moments: key -> (monotonic deadline, entry), emptied
+    whole when their bodies would pass LOCAL_BYTES (so that many large exports asked for
+    once each cannot grow the worker)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[float, CachedResponse]] = {}
+        self.size = 0
+
+    def get(self, key: str) -> CachedResponse | None:
+        found = self.entries.get(key)
+        return found[1] if found is not None and found[0] > time.monotonic() else None
+
+    def put(self, key: str, cached: CachedResponse) -> None:
+        previous = self.entries.pop(key, None)
+        if previous is not None:
+            self.size -= len(previous[1].content)
+        size = len(cached.content)
+        if self.size + size > LOCAL_BYTES:
+            self.clear()
+        if size <= LOCAL_BYTES:
+            self.entries[key] = (time.monotonic() + LOCAL_TIMEOUT, cached)
+            self.size += size
+
+    def clear(self) -> None:
+        self.entries = {}
+        self.size = 0
+
+
+_recent = Recent()
 
 
 def _conference_key(slug: str) -> str:
@@ -312,8 +340,8 @@ class CachedPageMiddleware:
         key = f"agenda:response:{language}:{hashlib.sha256(request.get_full_path().encode()).hexdigest()}"
         # The copy of the cache's entry, under the cache's own prefix (each test has one).
         recent = _recent.get(cache.key_prefix + key)
-        if recent is not None and recent[0] > time.monotonic() and (anonymous or recent[1].public.everyone):
-            response = self._serve(request, recent[1])
+        if recent is not None and (anonymous or recent.public.everyone):
+            response = self._serve(request, recent)
             if response is not None:
                 return response
         slug = request.path.split("/", 2)[1]
@@ -351,9 +379,7 @@ class CachedPageMiddleware:
 
     @staticmethod
     def _remember(key: str, cached: CachedResponse) -> None:
-        if len(_recent) >= LOCAL_ENTRIES:
-            _recent.clear()
-        _recent[cache.key_prefix + key] = (time.monotonic() + LOCAL_TIMEOUT, cached)
+        _recent.put(cache.key_prefix + key, cached)
 
     @staticmethod
     def _serve(request: HttpRequest, cached: CachedResponse) -> HttpResponse | None:

@@ -213,3 +213,18 @@ def test_a_page_that_carries_a_csrf_token_is_never_kept(rf, conference):
     second = middleware(rf.get(f"/{conference.slug}/form/"))
 
     assert first.content != second.content
+
+
+def test_a_worker_keeps_answers_in_memory_up_to_a_bound():
+    recent = caching.Recent()
+    public = caching.Public(version="v", etag='"e"')
+    half = caching.CachedResponse(public, b"x" * (caching.LOCAL_BYTES // 2 + 1), ())
+
+    recent.put("first", half)
+    recent.put("first", half)  # the same answer again takes no more room
+    assert recent.get("first") is half
+    recent.put("second", half)
+
+    assert recent.get("first") is None
+    assert recent.get("second") is half
+    assert recent.size == len(half.content)
