@@ -6,29 +6,46 @@ stale entries simply expire.
 Keys also carry a digest of the code, templates, translations and date formats that
 render the content, so a deploy that changes them starts afresh too.
 
-Pages cache the programme part of their content only. The layout around it shows who is
-logged in and carries a CSRF token, so it is rendered per request (cheaply); seats left
-move with every registration, so the cached HTML holds a marker where they go and each
-request fills them from one uncached aggregate query over the sessions the page shows
-(agenda.seats, which registration counts).
+Three layers, each cheaper than the one below:
+
+- the published conference by its slug (`published_conference`), forgotten when an
+  edit commits (`forget_conference`), so that a cached page costs no query to learn
+  which version is current;
+- the programme part of each page (a `Fragment`), rendered once per version, language
+  and parameters. Seats left move with every registration, so the cached HTML holds a
+  marker where they go, filled on each render from `agenda.seats` (which registration counts), which is kept
+  for SEATS_TIMEOUT per set of sessions: a booking shows within SEATS_LAG (a second),
+  and a busy page costs a few aggregate queries a second, not one per visit;
+- whole responses for anonymous visitors (`CachedPageMiddleware`), served before the
+  session, locale, CSRF and authentication middleware run: a cache hit costs no query,
+  and each worker serves what it has just checked from memory for LOCAL_TIMEOUT.
+  Anonymous pages carry no CSRF token (their language switch is a GET,
+  conference.middleware.LanguageSwitchMiddleware), so one answer fits every anonymous
+  visitor of a URL in a language. Logged-in visitors get the page rendered around the
+  cached fragment: one query, for their user.
 
 Validators: exports have an ETag and a Last-Modified (the conference's `updated_at`,
-moved with each version). Pages have an ETag only, over everything they show (the cached
-content, seats left, the visitor and their CSRF cookie): a Last-Modified could not say
-when a seat was taken.
+moved with each version). Pages for anonymous visitors have an ETag only, over what they
+show (the cached content and the seats left): a Last-Modified could not say when a seat
+was taken. Pages for logged-in visitors carry a CSRF token and their name, and have none.
 """
 
+import datetime
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.html import format_html
 from django.utils.http import http_date, quote_etag
@@ -41,7 +58,23 @@ from agenda.models import Conference, Session
 
 # Keys change with every edit, so entries only need to outlive a quiet day.
 TIMEOUT = 60 * 60 * 24
+# Each worker keeps the answers it served for LOCAL_TIMEOUT seconds (at most LOCAL_BYTES of
+# them), so that a page asked for again and again costs no round trip to Redis either.
+# With SEATS_TIMEOUT, the seats left kept in Redis, it bounds how late a booking shows,
+# and how late another worker shows an edit: SEATS_LAG, a second.
+LOCAL_TIMEOUT = 0.5
+LOCAL_BYTES = 32 * 2**20
+SEATS_TIMEOUT = 0.5
+SEATS_LAG = LOCAL_TIMEOUT + SEATS_TIMEOUT
+# An edit forgets the cached conference when it commits; this bounds how long a copy read
+# just before that commit (and stored just after) can linger.
+CONFERENCE_TIMEOUT = 30
 SEATS_MARKER = re.compile(r"<!--seats:(\d+)-->")
+# Cached for a slug that names no published conference, so that a 404 costs no query either.
+MISSING = "missing"
+# Whole responses are only served to requests that bring neither of these: a session may be
+# a logged-in user's, and a pending message must be shown.
+PRIVATE_COOKIES = (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
 
 
 def _release() -> str:
@@ -69,11 +102,97 @@ class Fragment:
     html: str
 
 
+@dataclass(frozen=True)
+class Public:
+    """What a view tells CachedPageMiddleware about a response any anonymous visitor of
+    the URL may be given (or any visitor, `everyone`, for exports)."""
+
+    version: str
+    etag: str
+    last_modified: int | None = None
+    seats_key: str | None = None
+    seats: tuple[tuple[int, int], ...] = ()
+    # A page that follows the clock (registration opening, today's programme) is built
+    # again from this moment (a Unix time) on.
+    until: float | None = None
+    everyone: bool = False
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    public: Public
+    content: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+class Recent:
+    """This worker's answers of the last moments: key -> (monotonic deadline, entry), emptied
+    whole when their bodies would pass LOCAL_BYTES (so that many large exports asked for
+    once each cannot grow the worker)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[float, CachedResponse]] = {}
+        self.size = 0
+
+    def get(self, key: str) -> CachedResponse | None:
+        found = self.entries.get(key)
+        return found[1] if found is not None and found[0] > time.monotonic() else None
+
+    def put(self, key: str, cached: CachedResponse) -> None:
+        previous = self.entries.pop(key, None)
+        if previous is not None:
+            self.size -= len(previous[1].content)
+        size = len(cached.content)
+        if self.size + size > LOCAL_BYTES:
+            self.clear()
+        if size <= LOCAL_BYTES:
+            self.entries[key] = (time.monotonic() + LOCAL_TIMEOUT, cached)
+            self.size += size
+
+    def clear(self) -> None:
+        self.entries = {}
+        self.size = 0
+
+
+_recent = Recent()
+
+
+def _conference_key(slug: str) -> str:
+    return f"agenda:conference:{slug}"
+
+
+def published_conference(slug: str) -> Conference:
+    """The published conference of that slug, from the cache; Http404 when there is none."""
+    key = _conference_key(slug)
+    conference = cache.get(key)
+    if conference is None:
+        conference = Conference.objects.published().filter(slug=slug).first() or MISSING
+        cache.set(key, conference, CONFERENCE_TIMEOUT)
+    if conference == MISSING:
+        raise Http404
+    return conference
+
+
+def forget_conference(conference_id: int, *slugs: str) -> None:
+    """Drop the cached copy of the conference (by its slug now and the `slugs` it had), so
+    that the next request reads its new version. One query, for the slug."""
+    current = Conference.objects.filter(pk=conference_id).values_list("slug", flat=True).first()
+    keys = [_conference_key(slug) for slug in {current, *slugs} if slug]
+    # Now, for the rest of this transaction, and again at the commit: a request may have
+    # cached the old row in between.
+    cache.delete_many(keys)
+    _recent.clear()
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def _version(conference: Conference) -> str:
+    # The guid, not the primary key: databases that share a Redis (test workers) reuse keys.
+    return f"{conference.guid}:{conference.content_version}:{RELEASE}"
+
+
 def cache_key(conference: Conference, view: str, params: Iterable[tuple[str, str]] = ()) -> str:
     """Only validated, normalised parameters go in: a key per real variant of a page."""
-    # The guid, not the primary key: databases that share a Redis (test workers) reuse keys.
-    version = f"{conference.guid}:{conference.content_version}:{RELEASE}"
-    return f"agenda:{version}:{get_language()}:{view}:{urlencode(sorted(params))}"
+    return f"agenda:{_version(conference)}:{get_language()}:{view}:{urlencode(sorted(params))}"
 
 
 def seats_marker(session: Session) -> str:
@@ -98,6 +217,23 @@ def _seats_text(left: int | None) -> str:
     return format_html('<p class="seats">{}</p>', text)
 
 
+def _seats_key(conference: Conference, session_ids: Collection[int]) -> str | None:
+    if not session_ids:
+        return None
+    digest = hashlib.sha256(repr(sorted(session_ids)).encode()).hexdigest()[:16]
+    return f"agenda:seats:{conference.guid}:{digest}"
+
+
+def _seats_left(key: str | None, session_ids: Collection[int]) -> dict[int, int]:
+    if key is None:
+        return {}
+    left = cache.get(key)
+    if left is None:
+        left = seats.seats_left(session_ids)
+        cache.set(key, left, SEATS_TIMEOUT)
+    return left
+
+
 def page_response(
     request: HttpRequest,
     conference: Conference,
@@ -106,30 +242,41 @@ def page_response(
     build: Callable[[], Fragment],
     template: str,
     context: dict | None = None,
+    canonical: bool = True,
+    until: datetime.datetime | None = None,
 ) -> HttpResponse:
     """Render `template` around the cached fragment (built by `build` on a miss, which may
-    raise Http404), answering 304 when the visitor already has this very page. `context`
-    is rendered per request and so must be small and part of the ETag."""
+    raise Http404). `context` is rendered per request and so must be small and part of the
+    ETag. An anonymous visitor's page is handed to CachedPageMiddleware to keep whole,
+    when the URL is `canonical` (the form the site's own links use: other spellings of the
+    same parameters are answered, not kept), until the version changes or `until` comes."""
     fragment = cache.get_or_set(key, build, TIMEOUT)
     # Only the sessions this page shows: a booking elsewhere changes neither its seats nor its ETag.
-    left = seats.seats_left(marked_sessions(fragment.html))
-    user = request.user
-    etag = _etag(
-        key,
-        sorted(left.items()),
-        sorted((context or {}).items()),
-        user.pk,
-        user.is_staff,
-        request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
-    )
+    session_ids = marked_sessions(fragment.html)
+    seats_key = _seats_key(conference, session_ids)
+    left = _seats_left(seats_key, session_ids)
+    # The fragment was rendered, escaped, by our own templates; only integers are filled in.
+    content = mark_safe(fill_seats(fragment.html, left))  # noqa: S308  # nosec B308 B703
+    page_context = {"conference": conference, "title": fragment.title, "content": content, **(context or {})}
+    if request.user.is_authenticated:
+        response = render(request, template, page_context)
+        patch_cache_control(response, private=True, no_cache=True)
+        return response
+    seats = tuple(sorted(left.items()))
+    etag = _etag(key, seats, sorted((context or {}).items()))
     response = get_conditional_response(request, etag=etag)
     if response is None:
-        # The fragment was rendered, escaped, by our own templates; only integers are filled in.
-        content = mark_safe(fill_seats(fragment.html, left))  # noqa: S308  # nosec B308 B703
-        page_context = {"conference": conference, "title": fragment.title, "content": content, **(context or {})}
         response = render(request, template, page_context)
     response["ETag"] = etag
     patch_cache_control(response, private=True, no_cache=True)
+    if canonical:
+        response.public = Public(
+            version=_version(conference),
+            etag=etag,
+            seats_key=seats_key,
+            seats=seats,
+            until=until.timestamp() if until else None,
+        )
     return response
 
 
@@ -141,8 +288,11 @@ def export_response(
     build: Callable[[], bytes],
     content_type: str,
     filename: str | None = None,
+    canonical: bool = True,
 ) -> HttpResponse:
-    """The cached export (built by `build` on a miss), or 304 for a client that has it."""
+    """The cached export (built by `build` on a miss), or 304 for a client that has it.
+    The same for every visitor: CachedPageMiddleware keeps it whole when the URL is
+    `canonical`."""
     etag = _etag(key)
     last_modified = int(conference.updated_at.timestamp())
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
@@ -154,8 +304,90 @@ def export_response(
     response["Last-Modified"] = http_date(last_modified)
     # Calendar and schedule apps poll: they revalidate every time, and mostly get a 304.
     patch_cache_control(response, no_cache=True)
+    if canonical:
+        response.public = Public(version=_version(conference), etag=etag, last_modified=last_modified, everyone=True)
     return response
 
 
 def _etag(*parts) -> str:
     return quote_etag(hashlib.sha256(repr(parts).encode()).hexdigest()[:32])
+
+
+class CachedPageMiddleware:
+    """Whole public pages and exports, served before the middleware that reads sessions,
+    users and CSRF cookies (settings.MIDDLEWARE puts it after the security headers, which
+    still apply). A hit costs no query: no cache round trip either when this worker
+    served the URL in the last LOCAL_TIMEOUT, else one (two on a page with seats left).
+
+    A response is kept when its view marked it `public` (agenda.views, through
+    `page_response` and `export_response`), it is a 200 that sets no cookie and carries
+    no CSRF token, and the request brought no session or message cookie (an export: any
+    request). It is keyed by the visitor's language (as LocaleMiddleware reads it: the
+    language cookie, else the browser's) and the URL, and served only while its
+    conference's version is current, its seats left are the same (see `_seats_left`) and
+    its `until` has not come; otherwise the request goes on to the view, which keeps the
+    new answer.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        anonymous = not any(name in request.COOKIES for name in PRIVATE_COOKIES)
+        language = translation.get_language_from_request(request)
+        key = f"agenda:response:{language}:{hashlib.sha256(request.get_full_path().encode()).hexdigest()}"
+        # The copy of the cache's entry, under the cache's own prefix (each test has one).
+        recent = _recent.get(cache.key_prefix + key)
+        if recent is not None and (anonymous or recent.public.everyone):
+            response = self._serve(request, recent)
+            if response is not None:
+                return response
+        slug = request.path.split("/", 2)[1]
+        found = cache.get_many([_conference_key(slug), key]) if slug else {}
+        cached = found.get(key)
+        if cached is not None and (anonymous or cached.public.everyone) and self._current(found, slug, cached):
+            response = self._serve(request, cached)
+            if response is not None:
+                self._remember(key, cached)
+                return response
+        response = self.get_response(request)
+        public = getattr(response, "public", None)
+        if (
+            public is not None
+            and request.method == "GET"
+            and response.status_code == 200
+            and not response.cookies
+            # A CSRF token in the page would hand this visitor's secret to every other one.
+            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+            and (anonymous or public.everyone)
+        ):
+            cached = CachedResponse(public, response.content, tuple(response.items()))
+            cache.set(key, cached, TIMEOUT)
+            self._remember(key, cached)
+        return response
+
+    @staticmethod
+    def _current(found: dict, slug: str, cached: CachedResponse) -> bool:
+        """Whether the entry is of the conference's current version, with the seats left of now."""
+        public = cached.public
+        conference = found.get(_conference_key(slug))
+        if not isinstance(conference, Conference) or _version(conference) != public.version:
+            return False
+        return public.seats_key is None or tuple(sorted((cache.get(public.seats_key) or {}).items())) == public.seats
+
+    @staticmethod
+    def _remember(key: str, cached: CachedResponse) -> None:
+        _recent.put(cache.key_prefix + key, cached)
+
+    @staticmethod
+    def _serve(request: HttpRequest, cached: CachedResponse) -> HttpResponse | None:
+        public = cached.public
+        if public.until is not None and time.time() >= public.until:
+            return None
+        response = HttpResponse(cached.content, headers=dict(cached.headers))
+        conditional = get_conditional_response(
+            request, etag=public.etag, last_modified=public.last_modified, response=response
+        )
+        return conditional or response

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F
 from django.utils import translation
 
+from agenda import caching, services
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
 
 PAST_SLUG = "growyourregion-2017"
@@ -534,7 +534,7 @@ def _seed_edition(
             )[1]
     if changed:
         # Public pages are cached by content version: what the seed changed must show.
-        Conference.objects.filter(pk=conference.pk).update(content_version=F("content_version") + 1)
+        services.bump_content_version(conference.pk)
         conference.refresh_from_db()
     return conference
 
@@ -633,4 +633,6 @@ def create_bench_conference(*, sessions: int, capacity: int, today: dt.date) -> 
         ),
         batch_size=BATCH_SIZE,
     )
+    # A new conference under the old slug: the cached one must go.
+    caching.forget_conference(conference.pk)
     return conference

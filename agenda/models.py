@@ -163,12 +163,17 @@ class Conference(TranslatedModel):
         return dt.datetime.combine(self.start_date, dt.time.min, tzinfo=self.tz)
 
     @property
+    def ends_at(self) -> dt.datetime:
+        """Midnight after the last day, in the conference's time zone."""
+        return dt.datetime.combine(self.end_date + dt.timedelta(days=1), dt.time.min, tzinfo=self.tz)
+
+    @property
     def has_started(self) -> bool:
         return timezone.now() >= self.starts_at
 
     @property
     def has_ended(self) -> bool:
-        return timezone.localdate(timezone=self.tz) > self.end_date
+        return timezone.now() >= self.ends_at
 
     @property
     def registration_state(self) -> "RegistrationState":

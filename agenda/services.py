@@ -18,7 +18,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 from modeltranslation.utils import get_translation_fields
 
-from agenda import events
+from agenda import caching, events
 from agenda.exceptions import NotABreak, SpansAllRooms
 from agenda.models import Conference, Room, Session, SessionSpeaker
 from agenda.translation import original
@@ -34,13 +34,15 @@ CONTENT_FIELDS = get_translation_fields("title", "abstract", "description")
 
 def bump_content_version(conference_id: int) -> None:
     """Make every cached page and export of the conference stale: they are keyed by its
-    content version. Also moves `updated_at`, their Last-Modified. A single UPDATE with
-    F(), so concurrent edits never lose a bump.
+    content version (and the cached conference, which says which version is current, is
+    forgotten). Also moves `updated_at`, their Last-Modified. A single UPDATE with F(), so
+    concurrent edits never lose a bump.
 
     The UPDATE locks the conference row (FOR NO KEY UPDATE, the mode registration's
     `select_for_update(no_key=True)` takes) until the transaction ends: callers that go
     on to lock sessions or rooms call this first."""
     Conference.objects.filter(pk=conference_id).update(content_version=F("content_version") + 1, updated_at=Now())
+    caching.forget_conference(conference_id)
 
 
 @transaction.atomic
@@ -55,7 +57,7 @@ def save_conference(conference: Conference) -> Conference:
     previous = (
         Conference.objects.select_for_update(no_key=True)
         .filter(pk=conference.pk)
-        .values("capacity", "is_cancelled", "content_version")
+        .values("capacity", "is_cancelled", "content_version", "slug")
         .first()
         if conference.pk
         else None
@@ -64,6 +66,9 @@ def save_conference(conference: Conference) -> Conference:
         conference.content_version = previous["content_version"]
     conference.save()
     bump_content_version(conference.pk)
+    if previous is not None and previous["slug"] != conference.slug:
+        # The old address must stop answering at once.
+        caching.forget_conference(conference.pk, previous["slug"])
     if (
         previous is not None
         and not conference.is_cancelled

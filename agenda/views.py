@@ -1,12 +1,15 @@
-"""Public pages and exports of the programme. Each view resolves the conference (one
-query), then takes its content from the cache (agenda.caching); on a miss it loads the
-whole programme in two queries (selectors.load_programme) and renders from memory."""
+"""Public pages and exports of the programme. Each view resolves the conference and takes
+its content from the cache (agenda.caching), without a query; on a miss it loads the
+whole programme in two queries (selectors.load_programme) and renders from memory. What
+an anonymous visitor gets is kept whole by caching.CachedPageMiddleware, which answers
+the next such request before it reaches a view."""
 
 import datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +41,18 @@ def conference_list(request: HttpRequest) -> HttpResponse:
 
 
 def _conference(slug: str) -> Conference:
-    return get_object_or_404(Conference.objects.published(), slug=slug)
+    return caching.published_conference(slug)
+
+
+def _plain(request: HttpRequest) -> bool:
+    """Whether the URL has no query string: the only form of a page without parameters
+    that is kept whole (caching.page_response)."""
+    return not request.META.get("QUERY_STRING")
+
+
+def _next_change(*moments: datetime.datetime | None) -> datetime.datetime | None:
+    now = timezone.now()
+    return min((moment for moment in moments if moment and moment > now), default=None)
 
 
 def _fragment(template: str, context: dict, title: str) -> caching.Fragment:
@@ -60,8 +74,10 @@ def conference_detail(request: HttpRequest, slug: str) -> HttpResponse:
         key=caching.cache_key(conference, "conference"),
         build=build,
         template="agenda/conference_detail.html",
-        # Opening and closing of registration follow the clock, not the cache.
+        # Opening and closing of registration, and the conference's end, follow the clock, not the cache.
         context={"registration_state": conference.registration_state},
+        canonical=_plain(request),
+        until=_next_change(conference.registration_opens, conference.registration_closes, conference.ends_at),
     )
 
 
@@ -92,10 +108,18 @@ def session_list(request: HttpRequest, slug: str) -> HttpResponse:
         day, filters = _read_filters(request)
     except InvalidFilter as error:
         return _invalid_filter(request, conference, error)
+    # The form of the URL the page's own links use.
+    canonical = request.META.get("QUERY_STRING", "") == urlencode(
+        ([("day", day.isoformat())] if day else []) + filters.params
+    )
+    until = None
     if day is None:
         today = timezone.localdate(timezone=conference.tz)
         # Today's programme while the conference runs; the key names the day it shows.
         day = today if conference.start_date <= today <= conference.end_date else None
+        # The day shown changes at midnight in the conference's time zone.
+        tomorrow = today + datetime.timedelta(days=1)
+        until = datetime.datetime.combine(tomorrow, datetime.time(), tzinfo=conference.tz)
 
     def build() -> caching.Fragment:
         programme = selectors.load_programme(conference)
@@ -112,6 +136,8 @@ def session_list(request: HttpRequest, slug: str) -> HttpResponse:
             key=caching.cache_key(conference, "agenda", [("day", str(day or "")), *filters.params]),
             build=build,
             template="agenda/page.html",
+            canonical=canonical,
+            until=until,
         )
     except InvalidFilter as error:
         return _invalid_filter(request, conference, error)
@@ -175,6 +201,7 @@ def session_detail(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         key=caching.cache_key(conference, "session", [("code", code)]),
         build=build,
         template="agenda/page.html",
+        canonical=_plain(request),
     )
 
 
@@ -193,6 +220,7 @@ def speaker_list(request: HttpRequest, slug: str) -> HttpResponse:
         key=caching.cache_key(conference, "speakers"),
         build=build,
         template="agenda/page.html",
+        canonical=_plain(request),
     )
 
 
@@ -213,6 +241,7 @@ def speaker_detail(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         key=caching.cache_key(conference, "speaker", [("code", code)]),
         build=build,
         template="agenda/page.html",
+        canonical=_plain(request),
     )
 
 
@@ -238,6 +267,7 @@ def agenda_ics(request: HttpRequest, slug: str) -> HttpResponse:
             key=caching.cache_key(conference, "ics", filters.params),
             build=build,
             content_type="text/calendar; charset=utf-8",
+            canonical=request.META.get("QUERY_STRING", "") == filters.query,
         )
     except InvalidFilter as error:
         return HttpResponse("\n".join(error.errors), status=400, content_type="text/plain; charset=utf-8")
@@ -261,6 +291,7 @@ def session_ics(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         build=build,
         content_type="text/calendar; charset=utf-8",
         filename=f"{conference.slug}-{code}.ics",
+        canonical=_plain(request),
     )
 
 
@@ -273,6 +304,7 @@ def schedule_xml(request: HttpRequest, slug: str) -> HttpResponse:
         key=caching.cache_key(conference, "schedule.xml"),
         build=lambda: exports.schedule_xml(selectors.load_programme(conference)),
         content_type="application/xml; charset=utf-8",
+        canonical=_plain(request),
     )
 
 
@@ -285,4 +317,5 @@ def schedule_json(request: HttpRequest, slug: str) -> HttpResponse:
         key=caching.cache_key(conference, "schedule.json"),
         build=lambda: exports.schedule_json(selectors.load_programme(conference)),
         content_type="application/json",
+        canonical=_plain(request),
     )

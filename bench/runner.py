@@ -107,8 +107,20 @@ def manage(env: dict[str, str], *args: str) -> str:
 class Site:
     """The site running under gunicorn on 127.0.0.1:`port`."""
 
-    def __init__(self, *, env: dict[str, str], port: int, workers: int, threads: int, seed_seconds: float | None):
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        port: int,
+        workers: int,
+        threads: int,
+        seed_seconds: float | None,
+        app: str = "conference.wsgi",
+        ready_path: str = "/healthz",
+    ):
         self.env = env
+        self.app = app
+        self.ready_path = ready_path
         self.port = port
         self.workers = workers
         self.threads = threads
@@ -124,7 +136,7 @@ class Site:
         log = open(LOGS / "gunicorn.log", "ab")  # noqa: SIM115  (closed with the process)
         command = [
             str(BIN / "gunicorn"),
-            "conference.wsgi",
+            self.app,
             f"--bind=127.0.0.1:{self.port}",
             f"--workers={self.workers}",
             f"--threads={self.threads}",
@@ -135,7 +147,7 @@ class Site:
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
         log.close()
         deadline = time.monotonic() + 30
-        while self.get("/healthz")[0] != 200:
+        while self.get(self.ready_path)[0] != 200:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 sys.exit(f"bench: gunicorn did not come up; see {LOGS / 'gunicorn.log'}")

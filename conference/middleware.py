@@ -1,14 +1,17 @@
-"""Project-wide middleware: the Permissions-Policy header, and a busy or unreachable
-database answered with a friendly 503 instead of a 500."""
+"""Project-wide middleware: the Permissions-Policy header, the language switch of
+anonymous pages, and a busy or unreachable database answered with a friendly 503 instead
+of a 500."""
 
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template import loader
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,53 @@ class PermissionsPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
+
+
+# The query parameter of the language switch on anonymous pages.
+LANGUAGE_PARAMETER = "lang"
+
+
+class LanguageSwitchMiddleware:
+    """`?lang=es` on any address sets the language cookie and redirects to the same
+    address without it: the language switch of pages for anonymous visitors, a GET form
+    without a CSRF token, so that those pages are the same for every visitor and can be
+    kept whole (agenda.caching).
+
+    Why a GET is safe here: it changes nothing on the server, only this browser's cookie;
+    a forged switch (a link elsewhere) shows someone a page in another language, which
+    the same switch undoes, and tells the forger nothing. A logged-in user's choice is
+    also kept on their account, a change to stored data: that stays a POST with its CSRF
+    token (set_language), from the form their pages carry. The redirect only ever goes
+    to the requested path on this site, never to an address taken from the request.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD") or LANGUAGE_PARAMETER not in request.GET:
+            return self.get_response(request)
+        language = request.GET[LANGUAGE_PARAMETER]
+        query = request.GET.copy()
+        del query[LANGUAGE_PARAMETER]
+        target = request.path + (f"?{query.urlencode()}" if query else "")
+        # A path such as //elsewhere.example/ would leave the site.
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+            target = "/"
+        response = HttpResponseRedirect(target)
+        if language in dict(settings.LANGUAGES):
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+        add_never_cache_headers(response)
         return response
 
 

@@ -58,6 +58,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "conference.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "conference.middleware.LanguageSwitchMiddleware",
+    # Whole public pages for anonymous visitors, before sessions, users and CSRF are looked
+    # at, after the security headers, which still apply.
+    "agenda.caching.CachedPageMiddleware",
     # Outside the session middleware, so that a write request and its session are one transaction.
     "conference.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

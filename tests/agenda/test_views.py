@@ -4,6 +4,7 @@ query counts (the same for one session as for many)."""
 import datetime as dt
 import json
 import re
+import time
 import zoneinfo
 
 import pytest
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.formats import get_format
 from icalendar import Calendar
 
-from agenda import services
+from agenda import caching, services
 from agenda.models import Session, SessionSpeaker
 from conference.formats import CUSTOM_FORMATS
 from tests.agenda.conftest import build_programme, local, main, text
@@ -360,11 +361,16 @@ def test_agenda_ics_bad_filter_is_a_400_in_words(client, conference, programme):
 # The cache
 
 
+def wait_for_seats_left():
+    """Seats left may lag a second behind a booking (caching.SEATS_LAG)."""
+    time.sleep(caching.SEATS_LAG + 0.1)
+
+
 def test_pages_come_from_the_cache_until_an_organiser_edits(client, conference, programme, django_assert_num_queries):
     url = f"/{conference.slug}/agenda/?day=2017-11-07"
     client.get(url)
 
-    with django_assert_num_queries(2):  # the conference and the seats left
+    with django_assert_num_queries(0):  # the whole page, its conference and seats left from the cache
         assert "Digital clusters" in text(client.get(url))
 
     digital = programme["digital"]
@@ -379,14 +385,14 @@ def test_seats_left_move_without_rebuilding_the_programme(client, conference, pr
     assert "27 seats left" in text(client.get(url))
 
     BookingFactory(session=programme["digital"], registration__conference=conference)
+    wait_for_seats_left()
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):  # the seats left; the programme is still in the cache
         assert "26 seats left" in text(client.get(url))
 
 
 def test_booking_elsewhere_leaves_a_page_and_its_etag_alone(client, conference, programme):
     url = f"/{conference.slug}/agenda/opening/"
-    client.get(url)  # sets the CSRF cookie
     first = client.get(url)
 
     BookingFactory(session=programme["digital"], registration__conference=conference)
@@ -462,7 +468,6 @@ def test_every_language_has_the_sites_own_date_formats():
 
 def test_pages_answer_304_to_a_visitor_who_has_them(client, conference, programme):
     url = f"/{conference.slug}/agenda/?day=2017-11-07"
-    client.get(f"/{conference.slug}/")  # a first visit sets the CSRF cookie, which the page shows
     first = client.get(url)
     assert first["Cache-Control"] == "private, no-cache"
 
@@ -471,6 +476,7 @@ def test_pages_answer_304_to_a_visitor_who_has_them(client, conference, programm
     assert again["ETag"] == first["ETag"]
 
     BookingFactory(session=programme["digital"], registration__conference=conference)
+    wait_for_seats_left()
     after_booking = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
     assert after_booking.status_code == 200
     assert "26 seats left" in text(after_booking)
@@ -479,6 +485,8 @@ def test_pages_answer_304_to_a_visitor_who_has_them(client, conference, programm
     logged_in = client.get(url, HTTP_IF_NONE_MATCH=after_booking["ETag"])
     assert logged_in.status_code == 200
     assert "Log out" in logged_in.content.decode()
+    # Their page carries their name and a CSRF token: never taken for another's.
+    assert not logged_in.has_header("ETag")
 
 
 def test_exports_answer_conditional_requests_until_an_edit(client, conference, programme):
@@ -512,20 +520,21 @@ def test_pages_and_exports_work_without_redis(client, conference, programme):
     assert b"BEGIN:VEVENT" in client.get(f"/{conference.slug}/agenda.ics").content
 
 
-# Queries: the same for one session as for many, cold and cached
+# Queries: the same for one session as for many, cold and cached (none: the whole answer
+# is kept, caching.CachedPageMiddleware)
 
 
 PAGES = [
-    ("/{slug}/", 3, 1),
-    ("/{slug}/agenda/", 4, 2),
-    ("/{slug}/agenda/s-first/", 4, 2),
-    ("/{slug}/speakers/", 3, 1),
-    ("/{slug}/speakers/spk-first/", 3, 1),
-    ("/{slug}/agenda.ics", 3, 1),
-    ("/{slug}/agenda.ics?kind=pre_event", 3, 1),
-    ("/{slug}/agenda/s-first.ics", 3, 1),
-    ("/{slug}/schedule.xml", 3, 1),
-    ("/{slug}/schedule.json", 3, 1),
+    ("/{slug}/", 3, 0),
+    ("/{slug}/agenda/", 4, 0),
+    ("/{slug}/agenda/s-first/", 4, 0),
+    ("/{slug}/speakers/", 3, 0),
+    ("/{slug}/speakers/spk-first/", 3, 0),
+    ("/{slug}/agenda.ics", 3, 0),
+    ("/{slug}/agenda.ics?kind=pre_event", 3, 0),
+    ("/{slug}/agenda/s-first.ics", 3, 0),
+    ("/{slug}/schedule.xml", 3, 0),
+    ("/{slug}/schedule.json", 3, 0),
 ]
 
 

@@ -2,6 +2,7 @@ import logging
 
 import psycopg2
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.urls import reverse
@@ -76,3 +77,42 @@ def test_the_503_page_speaks_the_visitors_language(client, database_down):
 
     assert response.status_code == 503
     assert '<html lang="fr">' in response.content.decode()
+
+
+# The language switch of anonymous pages
+
+
+@pytest.mark.django_db
+def test_lang_sets_the_cookie_and_comes_back_to_the_same_address(client):
+    response = client.get("/growyourregion/agenda/?day=2017-11-07&lang=es&kind=keynote")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/growyourregion/agenda/?day=2017-11-07&kind=keynote"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "es"
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["//evil.example/", "/\\evil.example/"])
+def test_lang_never_leaves_the_site(client, path):
+    response = client.get(path, {"lang": "fr"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+
+
+@pytest.mark.django_db
+def test_lang_of_a_language_the_site_lacks_changes_nothing(client):
+    response = client.get("/", {"lang": "xx"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
+
+
+@pytest.mark.django_db
+def test_lang_switches_the_page_that_follows(client):
+    client.get("/", {"lang": "de"}, follow=True)
+
+    assert 'lang="de"' in client.get("/").content.decode()

@@ -221,3 +221,20 @@ def test_the_colours_of_a_session_card_tell_its_track_and_nothing_else(page, tra
     assert len({colours for (colours,) in colours_by_track.values()}) == 4  # one look per track
     legend = page.locator(".legend li")
     expect(legend).to_have_text(["Co-creation", "Partnering", "Policy"])
+
+
+def test_visitor_switches_the_language_and_stays_on_the_same_day(page, conference):
+    page.goto(f"/{conference.slug}/agenda/?day=2017-11-08")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    page.locator("#language-select").select_option("es")
+    with page.expect_navigation():
+        page.locator(".language-switcher button").click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page).to_have_url(re.compile(rf"/{conference.slug}/agenda/\?day=2017-11-08$"))
+    expect(page.locator("main")).to_contain_text("miércoles")
+    # A visitor without cookies still reads it in English: each language is kept apart.
+    page.context.clear_cookies()
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
