@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "accounts",
     "agenda",
     "registration",
+    "voting",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,204 @@
+"""Reads that several pages share: the live sessions, results and their breakdowns.
+
+Results are counted from the rows on every read (a handful of aggregate queries per
+poll), never kept as counters: what the screen shows is what the database holds.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django_countries import countries
+
+from agenda.models import Conference, Session
+from registration.models import Registration
+from voting.models import Answer, Option, Poll, Question, SessionVoting, Vote
+
+# Groups with fewer voters than this are merged into "other", so no one's vote can be inferred.
+SMALLEST_GROUP = 5
+# The open answers a word cloud shows.
+CLOUD_SIZE = 30
+DIMENSIONS = ("country", "organisation_type")
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    count: int
+    # Of the voters, 0–100.
+    share: int
+    # The bar's length as a share of the longest, 0–100.
+    width: int
+
+
+@dataclass(frozen=True)
+class Results:
+    poll: Poll
+    voters: int
+    rows: list[Row]
+    # What `count` means in the rows: votes, points (ranking) or answers (open).
+    unit: str
+    average: float | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "poll": self.poll.pk,
+            "state": self.poll.state,
+            "voters": self.voters,
+            "unit": self.unit,
+            "average": self.average,
+            "rows": [
+                {"key": row.key, "label": row.label, "count": row.count, "share": row.share, "width": row.width}
+                for row in self.rows
+            ],
+        }
+
+
+def _rows(items: list[tuple[str, str, int]], voters: int) -> list[Row]:
+    top = max((count for _key, _label, count in items), default=0)
+    return [
+        Row(
+            key,
+            label,
+            count,
+            round(100 * count / voters) if voters else 0,
+            max(1, round(100 * count / top)) if count and top else 0,
+        )
+        for key, label, count in items
+    ]
+
+
+def results(poll: Poll) -> Results:
+    """The poll's results, counted now. Three queries at most."""
+    voters = poll.votes.count()
+    if poll.has_options:
+        options = Option.objects.filter(poll=poll).annotate(
+            chosen=Count("answers"),
+            points=Coalesce(Sum(Value(poll.options.count() + 1) - F("answers__rank")), Value(0)),
+        )
+        ranking = poll.kind == Poll.Kind.RANKING
+        items = [(str(option.pk), option.label, option.points if ranking else option.chosen) for option in options]
+        rows = _rows(items, voters)
+        if ranking:
+            # Points are not a share of the voters.
+            rows = [Row(row.key, row.label, row.count, 0, row.width) for row in rows]
+        return Results(poll, voters, rows, _("points") if ranking else _("votes"))
+    if poll.kind == Poll.Kind.RATING:
+        counts = dict(
+            Answer.objects.filter(vote__poll=poll)
+            .values_list("value")
+            .annotate(n=Count("id"))
+            .values_list("value", "n")
+        )
+        items = [(str(value), str(value), counts.get(value, 0)) for value in range(1, poll.scale + 1)]
+        total = sum(value * count for value, count in counts.items())
+        average = round(total / voters, 1) if voters else None
+        return Results(poll, voters, _rows(items, voters), _("votes"), average)
+    words = Counter(
+        " ".join(text.split()).casefold()
+        for text in Answer.objects.filter(vote__poll=poll).values_list("text", flat=True)
+    )
+    items = [(word, word, count) for word, count in words.most_common(CLOUD_SIZE)]
+    return Results(poll, voters, _rows(items, voters), _("answers"))
+
+
+@dataclass
+class Group:
+    key: str
+    label: str
+    voters: int
+    counts: dict[str, int] = field(default_factory=dict)
+    # The counts in the order of the breakdown's columns.
+    cells: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    dimension: str
+    title: str
+    columns: list[Row]
+    groups: list[Group]
+
+
+def _group_label(dimension: str, key: str) -> str:
+    if not key:
+        return _("Not given")
+    if dimension == "country":
+        return str(countries.name(key)) or key
+    return str(Registration.OrganisationType(key).label)
+
+
+def breakdown(poll: Poll, dimension: str, *, overall: Results) -> Breakdown:
+    """The poll's figures per country or organisation type, for organisers. Groups of fewer
+    than SMALLEST_GROUP voters are merged into "Other"; while "Other" is itself smaller than
+    that, the smallest remaining group joins it, so no group of fewer than five is shown.
+    Open answers are not broken down: a phrase can give its author away."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(dimension)
+    title = _("By country") if dimension == "country" else _("By organisation type")
+    if poll.kind == Poll.Kind.OPEN:
+        return Breakdown(dimension, title, [], [])
+    sizes = dict(
+        Vote.objects.filter(poll=poll).values_list(dimension).annotate(n=Count("id")).values_list(dimension, "n")
+    )
+    answer_key = "value" if poll.kind == Poll.Kind.RATING else "option_id"
+    weight = Sum(Value(poll.options.count() + 1) - F("rank")) if poll.kind == Poll.Kind.RANKING else Count("id")
+    figures = (
+        Answer.objects.filter(vote__poll=poll)
+        .values_list(f"vote__{dimension}", answer_key)
+        .annotate(n=weight)
+        .values_list(f"vote__{dimension}", answer_key, "n")
+    )
+    groups = {key: Group(key, _group_label(dimension, key), size) for key, size in sizes.items()}
+    for key, answer, count in figures:
+        groups[key].counts[str(answer)] = count
+    shown = sorted(groups.values(), key=lambda group: (-group.voters, group.label))
+    other = Group("", _("Other (groups of fewer than %(count)d)") % {"count": SMALLEST_GROUP}, 0)
+    for group in [group for group in shown if group.voters < SMALLEST_GROUP]:
+        _merge(other, group, shown)
+    while other.voters and other.voters < SMALLEST_GROUP and shown:
+        _merge(other, shown[-1], shown)
+    if other.voters:
+        shown.append(other)
+    for group in shown:
+        group.cells = [group.counts.get(column.key, 0) for column in overall.rows]
+    return Breakdown(dimension, title, overall.rows, shown)
+
+
+def _merge(other: Group, group: Group, shown: list[Group]) -> None:
+    shown.remove(group)
+    other.voters += group.voters
+    for answer, count in group.counts.items():
+        other.counts[answer] = other.counts.get(answer, 0) + count
+
+
+def live_sessions(conference: Conference) -> list[Session]:
+    """The conference's sessions with an open poll or taking questions, each with
+    `open_poll` (or None) and its options: what the voter page shows. Two queries."""
+    sessions = list(
+        Session.objects.filter(conference=conference)
+        .filter(Q(polls__state=Poll.State.OPEN) | Q(voting__takes_questions=True))
+        .select_related("voting")
+        .distinct()
+        .order_by("start", "pk")
+    )
+    open_polls = {
+        poll.session_id: poll
+        for poll in Poll.objects.filter(session__in=sessions, state=Poll.State.OPEN).prefetch_related("options")
+    }
+    for session in sessions:
+        session.open_poll = open_polls.get(session.pk)
+    return sessions
+
+
+def shown_questions(session: Session, *, limit: int | None = None) -> list[Question]:
+    questions = Question.objects.filter(session=session).shown()
+    return list(questions[:limit] if limit else questions)
+
+
+def session_voting(session: Session) -> SessionVoting:
+    """The session's voting settings; unsaved defaults when it has none yet."""
+    return SessionVoting.objects.filter(session=session).first() or SessionVoting(session=session)
