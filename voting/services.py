@@ -108,6 +108,8 @@ def _answers(poll: Poll, *, options: list[int], value: int | None, text: str) ->
             raise InvalidAnswer
         if not options:
             raise InvalidAnswer(_("Choose an option."))
+        if not all(isinstance(pk, int) and 0 < pk < 2**63 for pk in options):
+            raise InvalidAnswer(_("Choose among this poll's options."))
         if len(set(options)) != len(options):
             raise InvalidAnswer(_("Choose each option only once."))
         known = set(Option.objects.filter(poll=poll, pk__in=options).values_list("pk", flat=True))

@@ -104,4 +104,3 @@ def test_two_sessions_cannot_share_a_join_code_but_may_both_have_none():
 def test_a_join_code_with_confusable_characters_is_refused():
     with pytest.raises(IntegrityError, match="join_code_letters_and_digits"):
         SessionVoting.objects.create(session=SessionFactory(), join_code="ABC10O")
-
