@@ -38,7 +38,7 @@ class PollAdmin(admin.ModelAdmin):
         return limit(super().get_queryset(request), request.user, "can_run_voting", via="session__conference")
 
     def get_readonly_fields(self, request, obj=None):
-        fixed = FIXED_ONCE_OPEN + ("session",) if obj is not None and obj.state != Poll.State.DRAFT else ()
+        fixed = (*FIXED_ONCE_OPEN, "session") if obj is not None and obj.state != Poll.State.DRAFT else ()
         return [*self.readonly_fields, *fixed]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

@@ -7,8 +7,7 @@ poll), never kept as counters: what the screen shows is what the database holds.
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 from django_countries import countries
 
@@ -71,16 +70,27 @@ def _rows(items: list[tuple[str, str, int]], voters: int) -> list[Row]:
     ]
 
 
+def _points(chosen: int, rank_sum: int | None, options: int) -> int:
+    """A ranking's score (Borda): n+1-rank points for each place given, n the number of options."""
+    return chosen * (options + 1) - (rank_sum or 0)
+
+
 def results(poll: Poll) -> Results:
-    """The poll's results, counted now. Three queries at most."""
+    """The poll's results, counted now: two queries."""
     voters = poll.votes.count()
     if poll.has_options:
-        options = Option.objects.filter(poll=poll).annotate(
-            chosen=Count("answers"),
-            points=Coalesce(Sum(Value(poll.options.count() + 1) - F("answers__rank")), Value(0)),
+        options = list(
+            Option.objects.filter(poll=poll).annotate(chosen=Count("answers"), rank_sum=Sum("answers__rank"))
         )
         ranking = poll.kind == Poll.Kind.RANKING
-        items = [(str(option.pk), option.label, option.points if ranking else option.chosen) for option in options]
+        items = [
+            (
+                str(option.pk),
+                option.label,
+                _points(option.chosen, option.rank_sum, len(options)) if ranking else option.chosen,
+            )
+            for option in options
+        ]
         rows = _rows(items, voters)
         if ranking:
             # Points are not a share of the voters.
@@ -132,6 +142,7 @@ def _group_label(dimension: str, key: str) -> str:
 
 
 def breakdown(poll: Poll, dimension: str, *, overall: Results) -> Breakdown:
+    # Two queries.
     """The poll's figures per country or organisation type, for organisers. Groups of fewer
     than SMALLEST_GROUP voters are merged into "Other"; while "Other" is itself smaller than
     that, the smallest remaining group joins it, so no group of fewer than five is shown.
@@ -145,23 +156,24 @@ def breakdown(poll: Poll, dimension: str, *, overall: Results) -> Breakdown:
         Vote.objects.filter(poll=poll).values_list(dimension).annotate(n=Count("id")).values_list(dimension, "n")
     )
     answer_key = "value" if poll.kind == Poll.Kind.RATING else "option_id"
-    weight = Sum(Value(poll.options.count() + 1) - F("rank")) if poll.kind == Poll.Kind.RANKING else Count("id")
     figures = (
         Answer.objects.filter(vote__poll=poll)
         .values_list(f"vote__{dimension}", answer_key)
-        .annotate(n=weight)
-        .values_list(f"vote__{dimension}", answer_key, "n")
+        .annotate(n=Count("id"), rank_sum=Sum("rank"))
+        .values_list(f"vote__{dimension}", answer_key, "n", "rank_sum")
     )
     groups = {key: Group(key, _group_label(dimension, key), size) for key, size in sizes.items()}
-    for key, answer, count in figures:
-        groups[key].counts[str(answer)] = count
+    ranking = poll.kind == Poll.Kind.RANKING
+    for key, answer, count, rank_sum in figures:
+        groups[key].counts[str(answer)] = _points(count, rank_sum, len(overall.rows)) if ranking else count
     shown = sorted(groups.values(), key=lambda group: (-group.voters, group.label))
     other = Group("", _("Other (groups of fewer than %(count)d)") % {"count": SMALLEST_GROUP}, 0)
     for group in [group for group in shown if group.voters < SMALLEST_GROUP]:
         _merge(other, group, shown)
     while other.voters and other.voters < SMALLEST_GROUP and shown:
         _merge(other, shown[-1], shown)
-    if other.voters:
+    # Fewer than five voters in all: nothing can be shown without pointing at someone.
+    if other.voters >= SMALLEST_GROUP:
         shown.append(other)
     for group in shown:
         group.cells = [group.counts.get(column.key, 0) for column in overall.rows]

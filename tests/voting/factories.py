@@ -30,8 +30,8 @@ def attendee_voter(conference, **registration) -> Voter:
     return Voter(identity=f"user:{registration.user.pk}", user=registration.user, registration=registration)
 
 
-def guest_voter(session, token: str = "guest-token") -> Voter:
-    return Voter(identity=f"guest:{token}", guest_session_ids=frozenset({session.pk}))
+def guest_voter(session, name: str = "guest") -> Voter:
+    return Voter(identity=f"guest:{name}", guest_session_ids=frozenset({session.pk}))
 
 
 def option_ids(poll: Poll) -> list[int]:

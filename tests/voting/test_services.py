@@ -117,7 +117,7 @@ def test_multiple_choice_allows_up_to_its_limit():
 
 def test_a_ranking_keeps_the_voters_order():
     poll = services.open_poll(PollFactory(kind=Poll.Kind.RANKING, options=["A", "B", "C"]))
-    a, b, c = option_ids(poll)
+    a, _b, c = option_ids(poll)
 
     services.cast_vote(poll, voter=attendee_voter(poll.session.conference), options=[c, a])
 
