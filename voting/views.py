@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.html import format_html
 from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -62,7 +63,7 @@ def _voter_page(request: HttpRequest, conference: Conference, *, status: int = 2
         session.question_form = (
             bound if isinstance(bound, QuestionForm) and bound.session == session else QuestionForm(prefix=session.code)
         )
-        session.questions = selectors.shown_questions(session)
+        session.shown_questions = selectors.shown_questions(session)
     context = {
         "conference": conference,
         "sessions": sessions,
@@ -293,7 +294,10 @@ def screen(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         "session": session,
         "settings": settings,
         "join_url": join_url,
-        "qr": qr.svg_inline(scale=1, svgclass="qr", lineclass=None, omitsize=True),
+        # Trusted markup: segno draws the address as path data, never as text.
+        "qr": qr.svg_inline(scale=1, svgclass="qr", lineclass=None, omitsize=True).replace(
+            "<svg ", format_html('<svg role="img" aria-label="{}" ', _("QR code of the voting address")), 1
+        ),
         "live": _screen_state(request, session),
     }
     return render(request, "voting/screen.html", context)

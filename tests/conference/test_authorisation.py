@@ -26,6 +26,8 @@ from tests.factories import (
     StaffFactory,
     VerifiedUserFactory,
 )
+from tests.voting.factories import PollFactory
+from voting.models import Question, Vote
 
 
 class Outcome(enum.Enum):
@@ -65,9 +67,11 @@ REGISTERED = Access(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND)
 STAFF = Access(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
 EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
 ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORBIDDEN, OK)
+# Team members with "run voting" (none in the world but the superuser); staff as such may not.
+VOTING_RUNNERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
 ROLES = list(Access.__dataclass_fields__)
 # What the project's views write; a POST refused for want of its CSRF token changes none of it.
-WRITTEN_BY_VIEWS = (User, Registration, Booking, RegistrationChange, OutgoingEmail, ExportRecord)
+WRITTEN_BY_VIEWS = (User, Registration, Booking, RegistrationChange, OutgoingEmail, ExportRecord, Vote, Question)
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,15 @@ def session(world: World) -> dict:
     return {"slug": world.conference.slug, "code": world.pre_event.code}
 
 
+def poll(world: World) -> dict:
+    return {"slug": world.conference.slug, "poll_id": PollFactory(session=world.pre_event).pk}
+
+
+def question(world: World) -> dict:
+    asked = Question.objects.create(session=world.pre_event, text="Why?", author_key="0" * 64, status="approved")
+    return {"slug": world.conference.slug, "question_id": asked.pk}
+
+
 def speaker(world: World) -> dict:
     return {"slug": world.conference.slug, "code": world.speaker.code}
 
@@ -167,6 +180,18 @@ RULES = [
         EXPORTERS,
         session,
     ),
+    Rule("voting:vote", EVERYONE, slug),
+    Rule("voting:vote", NOBODY, draft_slug),
+    Rule("voting:live", EVERYONE, slug),
+    # Addresses that take POSTs send a GET back to the voter page.
+    Rule("voting:join", everyone(REDIRECT), slug),
+    Rule("voting:cast", everyone(REDIRECT), poll),
+    Rule("voting:upvote", everyone(REDIRECT), question),
+    Rule("voting:ask", everyone(REDIRECT), session),
+    Rule("voting:moderate", VOTING_RUNNERS, session),
+    Rule("voting:screen", VOTING_RUNNERS, session),
+    Rule("voting:screen_json", VOTING_RUNNERS, session),
+    Rule("voting:results_csv", VOTING_RUNNERS, session),
     Rule("set_language", everyone(REDIRECT)),
     Rule("accessibility", EVERYONE),
     Rule("accessibility_report", EVERYONE),
