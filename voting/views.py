@@ -67,6 +67,7 @@ def _voter_page(request: HttpRequest, conference: Conference, *, status: int = 2
     context = {
         "conference": conference,
         "sessions": sessions,
+        "live_version": _live_version(sessions),
         "voter": voter,
         "join_form": bound if isinstance(bound, JoinForm) else JoinForm(),
     }
@@ -81,10 +82,13 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def live(request: HttpRequest, slug: str) -> HttpResponse:
     """What the voter page shows, as a version: voting.js fetches the page again when it moves."""
-    conference = _conference(slug)
-    sessions = selectors.live_sessions(conference)
+    sessions = selectors.live_sessions(_conference(slug))
+    return _json_with_etag(request, {"version": _live_version(sessions)})
+
+
+def _live_version(sessions: list[Session]) -> str:
     state = [(session.pk, session.open_poll.pk if session.open_poll else None) for session in sessions]
-    return _json_with_etag(request, {"version": hashlib.sha256(repr(state).encode()).hexdigest()[:16]})
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
 
 
 def _back_to_voting(request: HttpRequest, slug: str) -> HttpResponse:

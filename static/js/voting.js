@@ -13,15 +13,24 @@
   var VOTER_EVERY = 3000;
   var SCREEN_EVERY = 1000;
 
-  function poll(url, every, onChange) {
+  /* Calls onData with the latest answer after every request: fresh after a 200, the
+     one kept from before after a 304. */
+  function poll(url, every, onData) {
     var etag = null;
+    var last = null;
     function tick() {
       var headers = etag ? { "If-None-Match": etag } : {};
       fetch(url, { headers: headers, cache: "no-store", credentials: "same-origin" })
         .then(function (response) {
           if (response.status === 200) {
             etag = response.headers.get("ETag");
-            return response.json().then(onChange);
+            return response.json().then(function (data) {
+              last = data;
+              onData(data, true);
+            });
+          }
+          if (response.status === 304 && last) {
+            onData(last, false);
           }
         })
         .catch(function () {})
@@ -35,7 +44,10 @@
   var screen = document.getElementById("screen-live");
   if (screen) {
     var status = document.getElementById("screen-status");
-    poll(screen.dataset.url, SCREEN_EVERY, function (data) {
+    poll(screen.dataset.url, SCREEN_EVERY, function (data, fresh) {
+      if (!fresh) {
+        return;
+      }
       screen.innerHTML = data.html;
       if (status.textContent !== data.status) {
         status.textContent = data.status;
@@ -100,11 +112,12 @@
       });
   });
 
-  var version = null;
+  // Against the version the page was rendered at (after a swap, the new page's): a voter
+  // busy with a form is not interrupted, and the page catches up once they are done.
   poll(live.dataset.liveUrl, VOTER_EVERY, function (data) {
-    if (version !== null && data.version !== version && !dirty) {
+    var shown = document.getElementById("live");
+    if (shown && data.version !== shown.dataset.liveVersion && !dirty) {
       reload();
     }
-    version = data.version;
   });
 })();
