@@ -14,8 +14,10 @@ def validate_question_text(value: str) -> None:
 class VoteForm(forms.Form):
     """A ballot for one poll, shaped by its kind; the service checks it again against the poll."""
 
-    def __init__(self, *args, poll: Poll, **kwargs) -> None:
+    def __init__(self, *args, poll: Poll, answers: list | None = None, **kwargs) -> None:
         kwargs.setdefault("prefix", f"poll{poll.pk}")
+        if answers:
+            kwargs["initial"] = self._initial(poll, answers)
         super().__init__(*args, **kwargs)
         self.poll = poll
         choices = [(option.pk, option.label) for option in poll.options.all()]
@@ -65,6 +67,20 @@ class VoteForm(forms.Form):
                         "max_length": _("Keep it to %(limit_value)d characters."),
                     },
                 )
+
+    @staticmethod
+    def _initial(poll: Poll, answers: list) -> dict:
+        """The form filled in with the voter's current vote, for them to change it."""
+        match poll.kind:
+            case Poll.Kind.SINGLE:
+                return {"options": answers[0].option_id}
+            case Poll.Kind.MULTIPLE:
+                return {"options": [answer.option_id for answer in answers]}
+            case Poll.Kind.RANKING:
+                return {f"rank_{answer.rank}": answer.option_id for answer in answers}
+            case Poll.Kind.RATING:
+                return {"value": answers[0].value}
+        return {"text": answers[0].text}
 
     def clean(self) -> dict:
         data = super().clean()

@@ -206,6 +206,17 @@ def live_sessions(conference: Conference) -> list[Session]:
     return sessions
 
 
+def own_answers(voter, polls: list[Poll]) -> dict[int, list[Answer]]:
+    """The voter's current answers in each of `polls`, by poll id: one query."""
+    if voter is None or not polls:
+        return {}
+    keys = [voter.poll_key(poll) for poll in polls]
+    answers: dict[int, list[Answer]] = {}
+    for answer in Answer.objects.filter(vote__voter_key__in=keys, vote__poll__in=polls).select_related("vote"):
+        answers.setdefault(answer.vote.poll_id, []).append(answer)
+    return answers
+
+
 def shown_questions(session: Session, *, limit: int | None = None) -> list[Question]:
     questions = Question.objects.filter(session=session).shown()
     return list(questions[:limit] if limit else questions)

@@ -55,11 +55,15 @@ def _voter_page(request: HttpRequest, conference: Conference, *, status: int = 2
     """The voter page; `bound` is a form that came back with errors, shown in its place."""
     voter = voter_for(request, conference)
     sessions = selectors.live_sessions(conference)
+    own = selectors.own_answers(voter, [session.open_poll for session in sessions if session.open_poll])
     for session in sessions:
         session.may_take_part = voter is not None and voter.may_take_part(session)
         poll = session.open_poll
         if poll is not None:
-            session.vote_form = bound if getattr(bound, "poll", None) == poll else VoteForm(poll=poll)
+            session.has_voted = poll.pk in own
+            session.vote_form = (
+                bound if getattr(bound, "poll", None) == poll else VoteForm(poll=poll, answers=own.get(poll.pk))
+            )
         session.question_form = (
             bound if isinstance(bound, QuestionForm) and bound.session == session else QuestionForm(prefix=session.code)
         )

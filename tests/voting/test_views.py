@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -44,6 +46,19 @@ def test_an_attendee_votes_with_a_plain_post(client, poll):
     assert response.redirect_chain == [(page(poll), 302)]
     assert "Your vote was counted." in response.content.decode()
     assert Answer.objects.get().option_id == first
+
+
+def test_the_voter_page_marks_the_current_vote_for_changing(client, poll):
+    user = attendee(client, poll.session.conference)
+    second = option_ids(poll)[1]
+    client.post(vote_url(poll), {f"poll{poll.pk}-options": second})
+
+    content = client.get(page(poll)).content.decode()
+
+    assert re.search(rf'<input type="radio" [^>]*value="{second}"[^>]*checked', content)
+    assert "you can still change it" in content
+    assert "Change my vote" in content
+    assert user.email not in Vote.objects.values_list("voter_key", flat=True)
 
 
 def test_the_voter_page_shows_the_open_poll_and_says_whether_it_is_anonymous(client, poll):
@@ -347,8 +362,8 @@ def test_the_voter_page_takes_the_same_queries_however_many_questions(
         Question.objects.create(session=poll.session, text="Why?", author_key="0" * 64, status="approved")
     client.get(page(poll))
 
-    # Conference, user, registration, sessions, polls, options, questions.
-    with django_assert_num_queries(7):
+    # Conference, user, registration, sessions, polls, options, own answers, questions.
+    with django_assert_num_queries(8):
         client.get(page(poll))
 
 
