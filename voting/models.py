@@ -218,10 +218,6 @@ class Answer(models.Model):
 
 
 class QuestionQuerySet(models.QuerySet):
-    def shown(self):
-        """Approved and answered questions, for everyone to see."""
-        return self.with_upvotes().filter(status__in=[Question.Status.APPROVED, Question.Status.ANSWERED])
-
     def with_upvotes(self):
         """Pinned first, then the unanswered before the answered, the most upvoted, the oldest."""
         return self.annotate(upvote_total=Count("upvotes")).order_by(

@@ -217,8 +217,13 @@ def own_answers(voter, polls: list[Poll]) -> dict[int, list[Answer]]:
     return answers
 
 
-def shown_questions(session: Session, *, limit: int | None = None) -> list[Question]:
-    questions = Question.objects.filter(session=session).shown()
+def shown_questions(session: Session, *, limit: int | None = None, voter=None) -> list[Question]:
+    """The session's approved and answered questions, best first; with `voter`, also their
+    own questions still waiting for the moderator."""
+    shown = Q(status__in=[Question.Status.APPROVED, Question.Status.ANSWERED])
+    if voter is not None:
+        shown |= Q(status=Question.Status.PENDING, author_key=voter.session_key(session))
+    questions = Question.objects.filter(session=session).filter(shown).with_upvotes()
     return list(questions[:limit] if limit else questions)
 
 

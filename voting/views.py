@@ -67,7 +67,7 @@ def _voter_page(request: HttpRequest, conference: Conference, *, status: int = 2
         session.question_form = (
             bound if isinstance(bound, QuestionForm) and bound.session == session else QuestionForm(prefix=session.code)
         )
-        session.shown_questions = selectors.shown_questions(session)
+        session.shown_questions = selectors.shown_questions(session, voter=voter)
     context = {
         "conference": conference,
         "sessions": sessions,

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import ConferenceFactory, RegistrationFactory, SessionFactory, TeamFactory, VerifiedUserFactory
@@ -207,12 +208,18 @@ def test_questions_are_asked_and_upvoted_once(client):
     client.post(
         reverse("voting:ask", kwargs={"slug": slug, "code": session.code}), {f"{session.code}-text": "<b>Why?</b>"}
     )
+    waiting = client.get(reverse("voting:vote", kwargs={"slug": slug})).content.decode()
+    other = Client()
+    attendee(other, session.conference)
+    unseen = other.get(reverse("voting:vote", kwargs={"slug": slug})).content.decode()
     question = services.moderate_question(Question.objects.get(), action="approve")
     upvote = reverse("voting:upvote", kwargs={"slug": slug, "question_id": question.pk})
     client.post(upvote)
     again = client.post(upvote, follow=True)
     content = client.get(reverse("voting:vote", kwargs={"slug": slug})).content.decode()
 
+    assert "Yours, waiting for the moderator" in waiting
+    assert "Why?" not in unseen
     assert "You had already upvoted this question." in again.content.decode()
     assert question.upvotes.count() == 1
     assert "&lt;b&gt;Why?&lt;/b&gt;" in content
