@@ -49,11 +49,6 @@ class SessionVoting(models.Model):
         return str(self.session)
 
 
-class PollQuerySet(models.QuerySet):
-    def of_session(self, session: Session):
-        return self.filter(session=session).prefetch_related("options")
-
-
 class Poll(models.Model):
     class Kind(models.TextChoices):
         SINGLE = "single", _("Single choice")
@@ -97,8 +92,6 @@ class Poll(models.Model):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     opened_at = models.DateTimeField(_("opened at"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
-
-    objects = PollQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("poll")

@@ -1,7 +1,7 @@
 """Reads that several pages share: the live sessions, results and their breakdowns.
 
-Results are counted from the rows on every read (a handful of aggregate queries per
-poll), never kept as counters: what the screen shows is what the database holds.
+Results are counted from the rows on every read (a few aggregate queries, however many
+polls), never kept as counters: what the screen shows is what the database holds.
 """
 
 from collections import Counter
@@ -42,28 +42,15 @@ class Results:
     unit: str
     average: float | None = None
 
-    def as_dict(self) -> dict:
-        return {
-            "poll": self.poll.pk,
-            "state": self.poll.state,
-            "voters": self.voters,
-            "unit": self.unit,
-            "average": self.average,
-            "rows": [
-                {"key": row.key, "label": row.label, "count": row.count, "share": row.share, "width": row.width}
-                for row in self.rows
-            ],
-        }
 
-
-def _rows(items: list[tuple[str, str, int]], voters: int) -> list[Row]:
+def _rows(items: list[tuple[str, str, int]], voters: int, *, shares: bool = True) -> list[Row]:
     top = max((count for _key, _label, count in items), default=0)
     return [
         Row(
             key,
             label,
             count,
-            round(100 * count / voters) if voters else 0,
+            round(100 * count / voters) if voters and shares else 0,
             max(1, round(100 * count / top)) if count and top else 0,
         )
         for key, label, count in items
@@ -77,41 +64,64 @@ def _points(chosen: int, rank_sum: int | None, options: int) -> int:
 
 def results(poll: Poll) -> Results:
     """The poll's results, counted now: two queries."""
-    voters = poll.votes.count()
-    if poll.has_options:
-        options = list(
-            Option.objects.filter(poll=poll).annotate(chosen=Count("answers"), rank_sum=Sum("answers__rank"))
-        )
-        ranking = poll.kind == Poll.Kind.RANKING
-        items = [
-            (
-                str(option.pk),
-                option.label,
-                _points(option.chosen, option.rank_sum, len(options)) if ranking else option.chosen,
-            )
-            for option in options
-        ]
-        rows = _rows(items, voters)
-        if ranking:
-            # Points are not a share of the voters.
-            rows = [Row(row.key, row.label, row.count, 0, row.width) for row in rows]
-        return Results(poll, voters, rows, _("points") if ranking else _("votes"))
-    if poll.kind == Poll.Kind.RATING:
-        counts = dict(
-            Answer.objects.filter(vote__poll=poll)
-            .values_list("value")
+    return results_of([poll])[poll.pk]
+
+
+def results_of(polls: list[Poll]) -> dict[int, Results]:
+    """The results of `polls` by poll id, counted now: one query for the voters, and one for
+    each kind of answer among the polls (options, ratings, open answers), however many polls."""
+    if not polls:
+        return {}
+    kinds = {poll.kind for poll in polls}
+    ids = [poll.pk for poll in polls]
+    voters = dict(
+        Vote.objects.filter(poll__in=ids).values_list("poll").annotate(n=Count("id")).values_list("poll", "n")
+    )
+    options: dict[int, list[Option]] = {}
+    if kinds & Poll.KINDS_WITH_OPTIONS:
+        for option in Option.objects.filter(poll__in=ids).annotate(
+            chosen=Count("answers"), rank_sum=Sum("answers__rank")
+        ):
+            options.setdefault(option.poll_id, []).append(option)
+    ratings: dict[int, dict[int, int]] = {}
+    if Poll.Kind.RATING in kinds:
+        for poll_id, value, count in (
+            Answer.objects.filter(vote__poll__in=ids, value__isnull=False)
+            .values_list("vote__poll", "value")
             .annotate(n=Count("id"))
-            .values_list("value", "n")
+            .values_list("vote__poll", "value", "n")
+        ):
+            ratings.setdefault(poll_id, {})[value] = count
+    words: dict[int, Counter] = {}
+    if Poll.Kind.OPEN in kinds:
+        for poll_id, text in (
+            Answer.objects.filter(vote__poll__in=ids).exclude(text="").values_list("vote__poll", "text")
+        ):
+            words.setdefault(poll_id, Counter())[" ".join(text.split()).casefold()] += 1
+    return {
+        poll.pk: _results(
+            poll, voters.get(poll.pk, 0), options.get(poll.pk, []), ratings.get(poll.pk, {}), words.get(poll.pk)
         )
-        items = [(str(value), str(value), counts.get(value, 0)) for value in range(1, poll.scale + 1)]
-        total = sum(value * count for value, count in counts.items())
+        for poll in polls
+    }
+
+
+def _results(poll: Poll, voters: int, options: list[Option], ratings: dict[int, int], words: Counter | None) -> Results:
+    if poll.kind == Poll.Kind.RANKING:
+        items = [
+            (str(option.pk), option.label, _points(option.chosen, option.rank_sum, len(options))) for option in options
+        ]
+        # Points are not a share of the voters.
+        return Results(poll, voters, _rows(items, voters, shares=False), _("points"))
+    if poll.has_options:
+        items = [(str(option.pk), option.label, option.chosen) for option in options]
+        return Results(poll, voters, _rows(items, voters), _("votes"))
+    if poll.kind == Poll.Kind.RATING:
+        items = [(str(value), str(value), ratings.get(value, 0)) for value in range(1, poll.scale + 1)]
+        total = sum(value * count for value, count in ratings.items())
         average = round(total / voters, 1) if voters else None
         return Results(poll, voters, _rows(items, voters), _("votes"), average)
-    words = Counter(
-        " ".join(text.split()).casefold()
-        for text in Answer.objects.filter(vote__poll=poll).values_list("text", flat=True)
-    )
-    items = [(word, word, count) for word, count in words.most_common(CLOUD_SIZE)]
+    items = [(word, word, count) for word, count in (words or Counter()).most_common(CLOUD_SIZE)]
     return Results(poll, voters, _rows(items, voters), _("answers"))
 
 
@@ -142,30 +152,48 @@ def _group_label(dimension: str, key: str) -> str:
 
 
 def breakdown(poll: Poll, dimension: str, *, overall: Results) -> Breakdown:
-    # Two queries.
-    """The poll's figures per country or organisation type, for organisers. Groups of fewer
-    than SMALLEST_GROUP voters are merged into "Other"; while "Other" is itself smaller than
-    that, the smallest remaining group joins it, so no group of fewer than five is shown.
-    Open answers are not broken down: a phrase can give its author away."""
+    """The poll's figures per country or organisation type: two queries."""
+    return breakdowns_of({poll.pk: overall}, dimension)[poll.pk]
+
+
+def breakdowns_of(overall: dict[int, Results], dimension: str) -> dict[int, Breakdown]:
+    """The figures of the polls of `overall` (their results, by poll id) per country or
+    organisation type, for organisers: two queries, however many polls.
+
+    Groups of fewer than SMALLEST_GROUP voters are merged into "Other"; while "Other" is
+    itself smaller than that, the smallest remaining group joins it, so no group of fewer
+    than five is shown. Open answers are not broken down: a phrase can give its author away."""
     if dimension not in DIMENSIONS:
         raise ValueError(dimension)
     title = _("By country") if dimension == "country" else _("By organisation type")
-    if poll.kind == Poll.Kind.OPEN:
-        return Breakdown(dimension, title, [], [])
-    sizes = dict(
-        Vote.objects.filter(poll=poll).values_list(dimension).annotate(n=Count("id")).values_list(dimension, "n")
-    )
-    answer_key = "value" if poll.kind == Poll.Kind.RATING else "option_id"
-    figures = (
-        Answer.objects.filter(vote__poll=poll)
-        .values_list(f"vote__{dimension}", answer_key)
-        .annotate(n=Count("id"), rank_sum=Sum("rank"))
-        .values_list(f"vote__{dimension}", answer_key, "n", "rank_sum")
-    )
-    groups = {key: Group(key, _group_label(dimension, key), size) for key, size in sizes.items()}
-    ranking = poll.kind == Poll.Kind.RANKING
-    for key, answer, count, rank_sum in figures:
-        groups[key].counts[str(answer)] = _points(count, rank_sum, len(overall.rows)) if ranking else count
+    polls = {pk: results.poll for pk, results in overall.items() if results.poll.kind != Poll.Kind.OPEN}
+    groups: dict[int, dict[str, Group]] = {pk: {} for pk in overall}
+    if polls:
+        for poll_id, key, size in (
+            Vote.objects.filter(poll__in=polls)
+            .values_list("poll", dimension)
+            .annotate(n=Count("id"))
+            .values_list("poll", dimension, "n")
+        ):
+            groups[poll_id][key] = Group(key, _group_label(dimension, key), size)
+        for poll_id, key, option, value, count, rank_sum in (
+            Answer.objects.filter(vote__poll__in=polls)
+            .values_list("vote__poll", f"vote__{dimension}", "option", "value")
+            .annotate(n=Count("id"), rank_sum=Sum("rank"))
+            .values_list("vote__poll", f"vote__{dimension}", "option", "value", "n", "rank_sum")
+        ):
+            poll = polls[poll_id]
+            answer = str(value) if poll.kind == Poll.Kind.RATING else str(option)
+            if poll.kind == Poll.Kind.RANKING:
+                count = _points(count, rank_sum, len(overall[poll_id].rows))
+            groups[poll_id][key].counts[answer] = count
+    return {
+        pk: Breakdown(dimension, title, results.rows, _merge_small(groups[pk], results.rows))
+        for pk, results in overall.items()
+    }
+
+
+def _merge_small(groups: dict[str, Group], columns: list[Row]) -> list[Group]:
     shown = sorted(groups.values(), key=lambda group: (-group.voters, group.label))
     other = Group("", _("Other (groups of fewer than %(count)d)") % {"count": SMALLEST_GROUP}, 0)
     for group in [group for group in shown if group.voters < SMALLEST_GROUP]:
@@ -176,8 +204,8 @@ def breakdown(poll: Poll, dimension: str, *, overall: Results) -> Breakdown:
     if other.voters >= SMALLEST_GROUP:
         shown.append(other)
     for group in shown:
-        group.cells = [group.counts.get(column.key, 0) for column in overall.rows]
-    return Breakdown(dimension, title, overall.rows, shown)
+        group.cells = [group.counts.get(column.key, 0) for column in columns]
+    return shown
 
 
 def _merge(other: Group, group: Group, shown: list[Group]) -> None:

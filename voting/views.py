@@ -209,14 +209,10 @@ def moderate(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             return redirect("voting:moderate", slug=slug, code=code)
     else:
         status = 200
-    polls = list(Poll.objects.of_session(session))
-    reports = []
-    for poll in polls:
-        if poll.state != Poll.State.DRAFT:
-            overall = selectors.results(poll)
-            reports.append(
-                (overall, [selectors.breakdown(poll, dimension, overall=overall) for dimension in selectors.DIMENSIONS])
-            )
+    polls = list(Poll.objects.filter(session=session))
+    overall = selectors.results_of([poll for poll in polls if poll.state != Poll.State.DRAFT])
+    splits = [selectors.breakdowns_of(overall, dimension) for dimension in selectors.DIMENSIONS]
+    reports = [(results, [split[pk] for split in splits]) for pk, results in overall.items()]
     context = {
         "conference": session.conference,
         "session": session,
@@ -330,27 +326,17 @@ def results_csv(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     session = _run_session(request, slug, code)
     writer = csv.writer(_Echo())
     lines = [writer.writerow([_("poll"), _("question"), _("breakdown"), _("group"), _("answer"), _("count")])]
-    for poll in Poll.objects.of_session(session).exclude(state=Poll.State.DRAFT):
-        overall = selectors.results(poll)
-        for row in overall.rows:
-            lines.append(
-                writer.writerow([poll.pk, neutralise(poll.question), _("all"), "", neutralise(row.label), row.count])
-            )
-        for dimension in selectors.DIMENSIONS:
-            split = selectors.breakdown(poll, dimension, overall=overall)
+    overall = selectors.results_of(list(Poll.objects.filter(session=session).exclude(state=Poll.State.DRAFT)))
+    splits = [selectors.breakdowns_of(overall, dimension) for dimension in selectors.DIMENSIONS]
+    for pk, results in overall.items():
+        question = neutralise(results.poll.question)
+        for row in results.rows:
+            lines.append(writer.writerow([pk, question, _("all"), "", neutralise(row.label), row.count]))
+        for split in (split[pk] for split in splits):
             for group in split.groups:
                 for column, count in zip(split.columns, group.cells, strict=True):
                     lines.append(
-                        writer.writerow(
-                            [
-                                poll.pk,
-                                neutralise(poll.question),
-                                split.title,
-                                group.label,
-                                neutralise(column.label),
-                                count,
-                            ]
-                        )
+                        writer.writerow([pk, question, split.title, group.label, neutralise(column.label), count])
                     )
     response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slug}-{code}-results.csv"'

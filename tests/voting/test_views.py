@@ -408,3 +408,28 @@ def test_the_session_page_shows_results_once_revealed(client, poll):
     assert "Voting results" not in before
     assert "Voting results" in after
     assert "1 person voted." in after
+
+
+@pytest.mark.parametrize("polls", [1, 4])
+def test_the_moderator_page_and_export_take_the_same_queries_however_many_polls(
+    client, django_assert_num_queries, polls
+):
+    session = SessionFactory()
+    kinds = [Poll.Kind.SINGLE, Poll.Kind.RANKING, Poll.Kind.RATING, Poll.Kind.OPEN]
+    for kind in kinds[:polls]:
+        poll = services.open_poll(PollFactory(session=session, kind=kind))
+        voter = attendee_voter(session.conference)
+        ballot = {"options": option_ids(poll)[:1]} if poll.has_options else {}
+        ballot |= {"value": 3} if kind == Poll.Kind.RATING else {"text": "skills"} if kind == Poll.Kind.OPEN else {}
+        services.cast_vote(poll, voter=voter, **ballot)
+        services.close_poll(poll)
+    moderator(client, session.conference)
+    slug, code = session.conference.slug, session.code
+    client.get(reverse("voting:moderate", kwargs={"slug": slug, "code": code}))
+
+    # User, conference, permission, session, polls, voters, options, ratings, open answers,
+    # two per breakdown, the settings and the questions; with one poll, its one kind of answer.
+    with django_assert_num_queries(15 if polls == 4 else 13):
+        client.get(reverse("voting:moderate", kwargs={"slug": slug, "code": code}))
+    with django_assert_num_queries(13 if polls == 4 else 11):
+        client.get(reverse("voting:results_csv", kwargs={"slug": slug, "code": code}))

@@ -12,6 +12,6 @@ register = template.Library()
 def revealed_results(session: Session) -> str:
     """The results the moderator has shown, for the session's page (which is cached until
     the next reveal or programme edit raises the conference's content version)."""
-    polls = Poll.objects.filter(session=session, state=Poll.State.REVEALED).prefetch_related("options")
-    reports = [selectors.results(poll) for poll in polls]
+    polls = list(Poll.objects.filter(session=session, state=Poll.State.REVEALED))
+    reports = list(selectors.results_of(polls).values())
     return render_to_string("voting/includes/session_results.html", {"reports": reports}) if reports else ""
