@@ -236,6 +236,8 @@ class Question(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     is_pinned = models.BooleanField(_("pinned"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Moved by every moderation: part of the screen's version (selectors.screen_version).
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = QuestionQuerySet.as_manager()
 

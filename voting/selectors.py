@@ -4,10 +4,11 @@ Results are counted from the rows on every read (a few aggregate queries, howeve
 polls), never kept as counters: what the screen shows is what the database holds.
 """
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils.translation import gettext as _
 from django_countries import countries
 
@@ -232,6 +233,18 @@ def live_sessions(conference: Conference) -> list[Session]:
     for session in sessions:
         session.open_poll = open_polls.get(session.pk)
     return sessions
+
+
+def screen_version(session: Session, poll: Poll | None, *, language: str) -> str:
+    """A digest that changes whenever the screen's content does: the poll and its state, its
+    votes (a changed vote moves its `updated_at`), the questions (moderation moves theirs)
+    and their upvotes. Two queries."""
+    votes = Vote.objects.filter(poll=poll).aggregate(n=Count("id"), last=Max("updated_at")) if poll else {}
+    questions = Question.objects.filter(session=session).aggregate(
+        n=Count("id", distinct=True), last=Max("updated_at"), upvotes=Count("upvotes")
+    )
+    state = (language, poll and (poll.pk, poll.state), sorted(votes.items()), sorted(questions.items()))
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:20]
 
 
 def own_answers(voter, polls: list[Poll]) -> dict[int, list[Answer]]:

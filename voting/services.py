@@ -81,6 +81,7 @@ def cast_vote(
                 if not poll.votes_can_change:
                     raise AlreadyVoted from None
                 vote.answers.all().delete()
+                vote.save(update_fields=["updated_at"])
         elif not poll.votes_can_change:
             raise AlreadyVoted
         else:
@@ -264,5 +265,5 @@ def moderate_question(question: Question, *, action: str) -> Question:
         if question.status not in starts:
             raise InvalidTransition(_("This question's status does not allow that."))
         question.status, question.is_pinned = status, pinned
-        question.save(update_fields=["status", "is_pinned"])
+        question.save(update_fields=["status", "is_pinned", "updated_at"])
     return question

@@ -326,6 +326,30 @@ def test_the_screen_shows_the_qr_code_and_the_live_results(client, poll):
     assert 'aria-live="polite"' in content
 
 
+def test_the_screen_json_moves_with_a_changed_vote_and_with_moderation(client, poll):
+    moderator(client, poll.session.conference)
+    voter = attendee_voter(poll.session.conference)
+    first, second = option_ids(poll)
+    services.cast_vote(poll, voter=voter, options=[first])
+    services.set_questions(poll.session, enabled=True)
+    question = services.ask_question(poll.session, voter=voter, text="Why clusters?")
+    etags = [client.get(screen_json(poll))["ETag"]]
+
+    services.cast_vote(poll, voter=voter, options=[second])
+    etags.append(client.get(screen_json(poll))["ETag"])
+    question = services.moderate_question(question, action="approve")
+    etags.append(client.get(screen_json(poll))["ETag"])
+    services.upvote_question(question, voter=voter)
+    etags.append(client.get(screen_json(poll))["ETag"])
+    services.close_poll(poll)
+    etags.append(client.get(screen_json(poll))["ETag"])
+    content = client.get(screen_json(poll)).json()["html"]
+
+    assert len(set(etags)) == len(etags)
+    assert "Why clusters?" in content
+    assert "Voting is closed" in content
+
+
 def test_the_screen_json_answers_304_until_a_vote_moves_it(client, poll):
     moderator(client, poll.session.conference)
     first = client.get(screen_json(poll))
@@ -354,9 +378,14 @@ def test_the_screen_json_takes_the_same_queries_however_many_questions(
         Question.objects.create(session=poll.session, text="Why?", author_key="0" * 64, status="approved")
     client.get(screen_json(poll))
 
-    # User, conference, team permission, session, poll, results (2), questions.
-    with django_assert_num_queries(8):
+    etag = client.get(screen_json(poll))["ETag"]
+
+    # User, conference, team permission, session, poll, version (2), results (2), questions.
+    with django_assert_num_queries(10):
         client.get(screen_json(poll))
+    # Unchanged: the version alone.
+    with django_assert_num_queries(7):
+        client.get(screen_json(poll), headers={"if-none-match": etag})
 
 
 @pytest.mark.parametrize("questions", [1, 8])
