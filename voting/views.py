@@ -255,7 +255,8 @@ def _moderate(request: HttpRequest, session: Session) -> int | None:
 
 
 def _id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    """A primary key from a form field; None for anything else ("²" and "١" are digits to isdigit)."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def _screen_poll(session: Session) -> Poll | None:

@@ -264,11 +264,16 @@ def test_the_moderator_is_told_why_a_step_is_refused(client, poll):
     assert "Only a closed poll&#x27;s results can be shown." in response.content.decode()
 
 
-@pytest.mark.parametrize("crafted", ["another session's", "not a number", "missing"])
+@pytest.mark.parametrize("crafted", ["another session's", "not a number", "a superscript digit", "missing"])
 def test_a_crafted_poll_id_changes_nothing(client, poll, crafted):
     moderator(client, poll.session.conference)
     other = PollFactory(session=SessionFactory(conference=poll.session.conference))
-    value = {"another session's": other.pk, "not a number": "1; DROP TABLE voting_poll", "missing": ""}[crafted]
+    value = {
+        "another session's": other.pk,
+        "not a number": "1; DROP TABLE voting_poll",
+        "a superscript digit": "²",
+        "missing": "",
+    }[crafted]
 
     response = client.post(moderate_url(poll), {"action": "open", "poll": value})
 
