@@ -480,6 +480,9 @@ class SessionSpeaker(models.Model):
         ordering = ["position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["session", "speaker"], name="speaker_once_per_session"),
+            models.CheckConstraint(
+                condition=Q(role__in=["speaker", "moderator", "chair"]), name="session_speaker_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:

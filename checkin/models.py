@@ -40,6 +40,11 @@ class Ticket(models.Model):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["registration__conference", "registration__number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["participant", "speaker", "organiser", "press"]), name="ticket_role_known"
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.registration)

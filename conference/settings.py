@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "agenda",
     "registration",
     "checkin",
+    "voting",
 ]
 
 MIDDLEWARE = [

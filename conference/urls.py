@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("agenda.urls")),
     path("", include("registration.urls")),
     path("", include("checkin.urls")),
+    path("", include("voting.urls")),
 ]
 
 # Uploaded speaker photos: on a developer's machine (DEBUG) from MEDIA_ROOT; in production the

@@ -28,6 +28,8 @@ from tests.factories import (
     StaffFactory,
     VerifiedUserFactory,
 )
+from tests.voting.factories import PollFactory
+from voting.models import Question, Vote
 
 
 class Outcome(enum.Enum):
@@ -68,8 +70,9 @@ REGISTERED = Access(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND)
 STAFF = Access(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
 EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
 ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORBIDDEN, OK)
-# Team members who may check people in; here only the organiser (a superuser) is one.
+# Team members who may check people in, or run voting; here only the organiser (a superuser) is one.
 CHECKERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
+VOTING_RUNNERS = CHECKERS
 POSTS_ONLY = Access(LOGIN, POST_ONLY, POST_ONLY, POST_ONLY, POST_ONLY, POST_ONLY)
 ROLES = list(Access.__dataclass_fields__)
 # What the project's views write; a POST refused for want of its CSRF token changes none of it.
@@ -86,6 +89,8 @@ WRITTEN_BY_VIEWS = (
     BadgePrint,
     BadgeRun,
     BadgeRunPart,
+    Vote,
+    Question,
 )
 
 
@@ -156,6 +161,15 @@ def session(world: World) -> dict:
     return {"slug": world.conference.slug, "code": world.pre_event.code}
 
 
+def poll(world: World) -> dict:
+    return {"slug": world.conference.slug, "poll_id": PollFactory(session=world.pre_event).pk}
+
+
+def question(world: World) -> dict:
+    asked = Question.objects.create(session=world.pre_event, text="Why?", author_key="0" * 64, status="approved")
+    return {"slug": world.conference.slug, "question_id": asked.pk}
+
+
 def speaker(world: World) -> dict:
     return {"slug": world.conference.slug, "code": world.speaker.code}
 
@@ -214,6 +228,18 @@ RULES = [
     Rule("checkin:ticket", REGISTERED, slug),
     Rule("checkin:certificate", Access(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND), slug),
     Rule("checkin:certificate_email", POSTS_ONLY, slug),
+    Rule("voting:vote", EVERYONE, slug),
+    Rule("voting:vote", NOBODY, draft_slug),
+    Rule("voting:live", EVERYONE, slug),
+    # Addresses that take POSTs send a GET back to the voter page.
+    Rule("voting:join", everyone(REDIRECT), slug),
+    Rule("voting:cast", everyone(REDIRECT), poll),
+    Rule("voting:upvote", everyone(REDIRECT), question),
+    Rule("voting:ask", everyone(REDIRECT), session),
+    Rule("voting:moderate", VOTING_RUNNERS, session),
+    Rule("voting:screen", VOTING_RUNNERS, session),
+    Rule("voting:screen_json", VOTING_RUNNERS, session),
+    Rule("voting:results_csv", VOTING_RUNNERS, session),
     Rule("set_language", everyone(REDIRECT)),
     Rule("accessibility", EVERYONE),
     Rule("accessibility_report", EVERYONE),

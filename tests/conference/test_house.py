@@ -156,7 +156,7 @@ def test_every_status_field_is_checked_by_the_database_against_its_choices():
         (model._meta.label, field.name): sorted(value for value, _label in field.choices)
         for model in ours
         for field in model._meta.fields
-        if field.choices and field.name in {"status", "kind", "action"}
+        if field.choices and field.name in {"status", "state", "kind", "action", "role"}
     }
 
     assert with_choices

@@ -4,6 +4,7 @@ import os
 import secrets
 import time
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -37,6 +38,8 @@ class Command(BaseCommand):
                 f"{conference.name}: /{conference.slug}/, {conference.start_date:%d %B %Y}, "
                 f"{conference.sessions.count()} sessions"
             )
+        # By name, not by import: registration does not import the voting app.
+        call_command("seed_voting", stdout=self.stdout)
         for user, password_set in demo.seed_demo_accounts(password=password, keep_passwords=not chosen_password):
             shown = password if password_set else "unchanged (set DEMO_PASSWORD to choose one)"
             self.stdout.write(f"Demo login: {user.email}  password: {shown}")
