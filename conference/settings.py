@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "accounts",
     "agenda",
     "registration",
+    "meetings",
 ]
 
 MIDDLEWARE = [
@@ -269,6 +270,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.queue_reminders",
         "schedule": crontab(minute=15),
         "options": {"expires": 3600},
+    },
+    "expire-meeting-requests": {
+        "task": "meetings.expire_requests",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 300},
     },
 }
 

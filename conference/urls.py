@@ -19,6 +19,7 @@ urlpatterns = [
     path("accessibility/report/", accessibility.report, name="accessibility_report"),
     path("", include("agenda.urls")),
     path("", include("registration.urls")),
+    path("", include("meetings.urls")),
 ]
 
 handler403 = views.permission_denied
