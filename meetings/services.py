@@ -42,6 +42,9 @@ from meetings.exceptions import (
 from meetings.models import Meeting, MeetingBlock, MeetingRequest, MeetingSeat, Profile, Sector, Slot, Table, Theme
 from registration.models import Registration
 
+# Rounds of the scheduler's improvement step; each round tries every meeting left over.
+IMPROVE_ROUNDS = 3
+
 RequestStatus = MeetingRequest.Status
 MeetingStatus = Meeting.Status
 
@@ -419,29 +422,63 @@ def _plan(
         else:
             place(meeting_id, slot_id)
 
+    # Improve: a meeting left over may take a slot where a table is free and the meetings
+    # that keep its two people busy there (placed by this run, at most two) can each move
+    # to another slot; repeated while it helps, a few rounds at most.
     moved = 0
-    for meeting_id in left:
-        a, b = pair[meeting_id]
-        for slot_id in slot_ids:
-            # One of the two is busy here with a meeting this run placed (not one fixed
-            # before it), and the other is free: try to move that meeting elsewhere.
-            blockers = set()
-            for profile_id in (a, b):
-                if slot_id in busy[profile_id]:
-                    blockers.add(holder.get((profile_id, slot_id), 0))
-            if len(blockers) != 1 or 0 in blockers:
-                continue
-            (blocker,) = blockers
+    for _round in range(IMPROVE_ROUNDS):
+        still_left = []
+        for meeting_id in left:
+            outcome = _repair(meeting_id, pair, slot_ids, busy, holder, free, place, unplace)
+            if outcome is None:
+                still_left.append(meeting_id)
+            else:
+                moved += outcome
+        if len(still_left) == len(left):
+            break
+        left = still_left
+    return plan, moved
+
+
+def _repair(meeting_id, pair, slot_ids, busy, holder, free, place, unplace) -> int | None:
+    """Place one left-over meeting, if need be by moving the (at most two) meetings of this
+    run that block it in some slot; returns how many moved, or None (everything undone)
+    when no slot works."""
+    a, b = pair[meeting_id]
+    direct = next((s for s in slot_ids if free(a, b, s)), None)
+    if direct is not None:  # an earlier repair made room
+        place(meeting_id, direct)
+        return 0
+    for slot_id in slot_ids:
+        blockers = set()
+        for profile_id in (a, b):
+            if slot_id in busy[profile_id]:
+                blockers.add(holder.get((profile_id, slot_id), 0))
+        if not blockers or 0 in blockers:
+            continue  # free already (so no table) or busy with a meeting fixed before this run
+        for blocker in blockers:
             unplace(blocker)
+        if not free(a, b, slot_id):
+            for blocker in blockers:
+                place(blocker, slot_id)
+            continue
+        place(meeting_id, slot_id)
+        moves = {}
+        for blocker in blockers:
             c, d = pair[blocker]
             target = next((s for s in slot_ids if s != slot_id and free(c, d, s)), None)
-            if target is not None and free(a, b, slot_id):
-                place(blocker, target)
-                place(meeting_id, slot_id)
-                moved += 1
+            if target is None:
                 break
+            place(blocker, target)
+            moves[blocker] = target
+        if len(moves) == len(blockers):
+            return len(moves)
+        for blocker in moves:
+            unplace(blocker)
+        unplace(meeting_id)
+        for blocker in blockers:
             place(blocker, slot_id)
-    return plan, moved
+    return None
 
 
 # Helpers

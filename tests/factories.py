@@ -205,3 +205,64 @@ def attendee_details(**overrides) -> dict:
         "language": "en",
         **overrides,
     }
+
+
+class MeetingBlockFactory(factory.django.DjangoModelFactory):
+    """A block on a 17:00–18:30 bilateral-meetings session, 20-minute slots, requests open
+    now; its slots and tables are made as the admin makes them (meetings.services.set_up_block)."""
+
+    class Meta:
+        model = "meetings.MeetingBlock"
+        exclude = ["start_date"]
+        skip_postgeneration_save = True
+
+    class Params:
+        conference = None
+
+    start_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=60))
+    session = factory.LazyAttribute(
+        lambda o: SessionFactory(
+            conference=o.conference or ConferenceFactory(start_date=o.start_date),
+            kind=Session.Kind.BILATERAL,
+            title="Bilateral meetings",
+            start=dt.datetime.combine(
+                (o.conference.start_date if o.conference else o.start_date),
+                dt.time(17),
+                tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"),
+            ),
+            end=dt.datetime.combine(
+                (o.conference.start_date if o.conference else o.start_date),
+                dt.time(18, 30),
+                tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"),
+            ),
+        )
+    )
+    slot_minutes = 20
+    tables = 10
+    max_meetings = 6
+    max_open_requests = 20
+    requests_open = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
+    requests_close = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=30))
+
+    @factory.post_generation
+    def set_up(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            from meetings.services import set_up_block
+
+            set_up_block(self)
+
+
+class ProfileFactory(factory.django.DjangoModelFactory):
+    """An opted-in participant: a confirmed attendee with a profile
+    (`registration__conference=...` chooses the conference)."""
+
+    class Meta:
+        model = "meetings.Profile"
+
+    registration = factory.SubFactory(RegistrationFactory, user=factory.SubFactory(VerifiedUserFactory))
+    conference = factory.SelfAttribute("registration.conference")
+    opted_in = True
+    opted_in_at = factory.LazyFunction(timezone.now)
+    offer = "Laser cutting and additive manufacturing know-how"
+    seek = "Partners for an Interreg Europe project"
+    languages = "English, Polski"
