@@ -55,7 +55,7 @@ def table_plan(request: HttpRequest, slug: str, block_id: int) -> HttpResponse:
     return render(
         request,
         "meetings/staff_table_plan.html",
-        {"conference": conference, "block": block, "meetings": selectors.table_plan(block)},
+        {"conference": conference, "meeting_block": block, "meetings": selectors.table_plan(block)},
     )
 
 
