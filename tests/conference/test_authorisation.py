@@ -16,11 +16,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from agenda.models import Conference, Session, Speaker
+from meetings.models import Meeting, MeetingRequest, MeetingSeat, Profile
 from registration.models import Booking, ExportRecord, OutgoingEmail, Registration, RegistrationChange, User
 from tests.factories import (
     PASSWORD,
     ConferenceFactory,
+    MeetingBlockFactory,
     OrganiserFactory,
+    ProfileFactory,
     RegistrationFactory,
     SessionSpeakerFactory,
     StaffFactory,
@@ -65,9 +68,24 @@ REGISTERED = Access(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND)
 STAFF = Access(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
 EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
 ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORBIDDEN, OK)
+# Bilateral meetings: confirmed attendees are sent to opt in first; nobody else finds anything.
+MEETING_PARTICIPANTS = Access(LOGIN, REDIRECT, REDIRECT, NOT_FOUND, NOT_FOUND, NOT_FOUND)
+# Organisers of bilateral meetings: a team with the permission (none in this world) or superusers.
+MEETING_ORGANISERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
 ROLES = list(Access.__dataclass_fields__)
 # What the project's views write; a POST refused for want of its CSRF token changes none of it.
-WRITTEN_BY_VIEWS = (User, Registration, Booking, RegistrationChange, OutgoingEmail, ExportRecord)
+WRITTEN_BY_VIEWS = (
+    User,
+    Registration,
+    Booking,
+    RegistrationChange,
+    OutgoingEmail,
+    ExportRecord,
+    Profile,
+    MeetingRequest,
+    Meeting,
+    MeetingSeat,
+)
 
 
 @dataclass(frozen=True)
@@ -128,6 +146,19 @@ def speaker(world: World) -> dict:
     return {"slug": world.conference.slug, "code": world.speaker.code}
 
 
+def listed_profile(world: World) -> dict:
+    """A participant listed in the meetings directory of the world's conference."""
+    return {"slug": world.conference.slug, "profile_id": ProfileFactory(registration__conference=world.conference).pk}
+
+
+def meeting_request(world: World) -> dict:
+    return {"slug": world.conference.slug, "request_id": 1}
+
+
+def meeting_block(world: World) -> dict:
+    return {"slug": world.conference.slug, "block_id": MeetingBlockFactory(conference=world.conference).pk}
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -167,6 +198,16 @@ RULES = [
         EXPORTERS,
         session,
     ),
+    Rule("meetings:home", SIGNED_IN, slug),
+    Rule("meetings:profile", REGISTERED, slug),
+    Rule("meetings:opt_out", MEETING_PARTICIPANTS, slug),
+    Rule("meetings:directory", MEETING_PARTICIPANTS, slug),
+    Rule("meetings:person", MEETING_PARTICIPANTS, listed_profile),
+    Rule("meetings:respond", MEETING_PARTICIPANTS, meeting_request),
+    Rule("meetings:cancel", MEETING_PARTICIPANTS, meeting_request),
+    Rule("meetings:figures", MEETING_ORGANISERS, slug),
+    Rule("meetings:table_plan", MEETING_ORGANISERS, meeting_block),
+    Rule("meetings:table_plan_csv", MEETING_ORGANISERS, meeting_block),
     Rule("set_language", everyone(REDIRECT)),
     Rule("accessibility", EVERYONE),
     Rule("accessibility_report", EVERYONE),
