@@ -170,6 +170,8 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
     # Registration POSTs (register, change, cancel, delete the account), per user and address.
     "registration": "10/m/user,60/m/ip",
+    # Meeting requests and answers, per user and address.
+    "meetings": "30/m/user,120/m/ip",
     # Reports of accessibility problems, which land in the organisers' inbox.
     "accessibility_report": "5/10m/ip,20/d/ip",
 }

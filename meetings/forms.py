@@ -134,21 +134,32 @@ class RequestForm(forms.Form):
         return data
 
 
-class AcceptForm(forms.Form):
-    slot = forms.ChoiceField(
-        label=_("Time of the meeting"),
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": _("Choose a time, or leave it to the organisers."),
-            "invalid_choice": _("That time is no longer free for both of you; choose one of those listed."),
-        },
-    )
+class SlotChoiceField(forms.ChoiceField):
+    """Offers the times free now, but takes any time of the block: one taken meanwhile is
+    the service's to refuse (SlotTaken, with the times still free), not a form error."""
 
-    def __init__(self, *args, slots, conference, **kwargs) -> None:
+    def __init__(self, *args, allowed: set[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["slot"].choices = [(str(slot.pk), slot_label(slot, conference)) for slot in slots] + [
-            ("any", _("Any time: let the organisers choose"))
-        ]
+        self.allowed = allowed
+
+    def valid_value(self, value) -> bool:
+        return str(value) in self.allowed or super().valid_value(value)
+
+
+class AcceptForm(forms.Form):
+    def __init__(self, *args, slots, block_slot_ids, conference, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slot"] = SlotChoiceField(
+            label=_("Time of the meeting"),
+            widget=forms.RadioSelect,
+            choices=[(str(slot.pk), slot_label(slot, conference)) for slot in slots]
+            + [("any", _("Any time: let the organisers choose"))],
+            allowed={str(pk) for pk in block_slot_ids},
+            error_messages={
+                "required": _("Choose a time, or leave it to the organisers."),
+                "invalid_choice": _("Choose one of the times listed."),
+            },
+        )
 
     def slot_id(self) -> int | None:
         value = self.cleaned_data["slot"]

@@ -19,9 +19,12 @@ from meetings import selectors, services
 from meetings.exceptions import MeetingError, SlotTaken
 from meetings.forms import AcceptForm, DeclineForm, DirectoryForm, ProfileForm, RequestForm
 from meetings.models import MeetingRequest, Profile
-from registration.views import rate_limited
+from registration.views import limit_posts
 
 PAGE_SIZE = 50
+
+# Every meetings POST counts in one limit, per user and per address.
+rate_limited = limit_posts("meetings")
 
 
 def _conference(slug: str) -> Conference:
@@ -171,8 +174,14 @@ def respond(request: HttpRequest, conference: Conference, profile: Profile, requ
         messages.info(request, _("This request is no longer waiting for an answer; nothing was changed."))
         return redirect("meetings:home", slug=conference.slug)
     free = services.free_slots(meeting_request.block, meeting_request.sender, profile)
+    block_slot_ids = meeting_request.block.slots.filter(is_break=False).values_list("pk", flat=True)
     action = request.POST.get("action")
-    accept_form = AcceptForm(request.POST if action == "accept" else None, slots=free, conference=conference)
+    accept_form = AcceptForm(
+        request.POST if action == "accept" else None,
+        slots=free,
+        block_slot_ids=block_slot_ids,
+        conference=conference,
+    )
     decline_form = DeclineForm(request.POST if action == "decline" else None)
     status = 200
     if request.method == "POST" and action not in ("accept", "decline"):
@@ -181,7 +190,7 @@ def respond(request: HttpRequest, conference: Conference, profile: Profile, requ
         try:
             meeting = services.accept_request(meeting_request, by=profile, slot_id=accept_form.slot_id())
         except SlotTaken as error:
-            accept_form = AcceptForm(slots=error.free_slots, conference=conference)
+            accept_form = AcceptForm(slots=error.free_slots, block_slot_ids=block_slot_ids, conference=conference)
             accept_form.taken_message = error.message
             status = 409
         except MeetingError as error:

@@ -1,6 +1,11 @@
 import pytest
+from django.core.servers.basehttp import WSGIServer
 
 from tests.factories import ConferenceFactory, MeetingBlockFactory, ProfileFactory
+
+# Django's test server listens with a backlog of 10 connections; the bursts in
+# test_concurrency.py open 40 at once, as a production server (gunicorn: 2048) allows.
+WSGIServer.request_queue_size = 128
 
 
 @pytest.fixture
