@@ -70,7 +70,7 @@ def table_plan_csv(request: HttpRequest, slug: str, block_id: int) -> HttpRespon
     writer = csv.writer(response, lineterminator="\r\n")
     writer.writerow(
         [
-            _("Start ({zone})").format(zone=conference.timezone),
+            _("Start (%(zone)s)") % {"zone": conference.timezone},
             _("End"),
             _("Table"),
             _("Participant"),
