@@ -56,7 +56,7 @@ def test_send_request_saves_it_and_tells_the_recipient_in_their_language(block, 
     email = OutgoingEmail.objects.get()
     assert email.to == "marcella@example.es"
     assert email.language == "es"
-    assert "Elżbieta Bieńkowska" in email.subject
+    assert "Elżbieta Bieńkowska le pide una reunión" in email.subject
     assert "Shall we meet?" in email.body_text
 
 

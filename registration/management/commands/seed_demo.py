@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from agenda import demo as agenda_demo
+from meetings import demo as meetings_demo
 from registration import demo
 
 
@@ -32,11 +33,13 @@ class Command(BaseCommand):
         chosen_password = os.environ.get("DEMO_PASSWORD", "")
         password = chosen_password or secrets.token_urlsafe(12)
 
-        for conference in agenda_demo.seed_growyourregion(today=today):
+        conferences = agenda_demo.seed_growyourregion(today=today)
+        for conference in conferences:
             self.stdout.write(
                 f"{conference.name}: /{conference.slug}/, {conference.start_date:%d %B %Y}, "
                 f"{conference.sessions.count()} sessions"
             )
+        meetings_demo.seed_meetings(conferences)
         for user, password_set in demo.seed_demo_accounts(password=password, keep_passwords=not chosen_password):
             shown = password if password_set else "unchanged (set DEMO_PASSWORD to choose one)"
             self.stdout.write(f"Demo login: {user.email}  password: {shown}")
