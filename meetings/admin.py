@@ -16,6 +16,7 @@ from accounts.models import Team
 from accounts.teams import limit
 from agenda.models import Conference, Session
 from meetings import services
+from meetings.exceptions import MeetingError
 from meetings.models import Meeting, MeetingBlock, MeetingRequest, Sector, Slot, Theme
 
 PERMISSION = "can_run_meetings"
@@ -121,7 +122,11 @@ class MeetingBlockAdmin(TeamPermissionAdmin):
     @admin.action(description=_("Give accepted meetings without a time a slot and a table"))
     def schedule(self, request: HttpRequest, queryset: QuerySet) -> None:
         for block in queryset:
-            result = services.schedule_block(block)
+            try:
+                result = services.schedule_block(block)
+            except MeetingError as error:
+                self.message_user(request, f"{block}: {error.message}", messages.ERROR)
+                continue
             self.message_user(
                 request,
                 _("%(block)s: %(placed)s meetings placed, %(unplaced)s could not be.")

@@ -1,7 +1,6 @@
 from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries
 
 from meetings.models import MeetingBlock, Profile, Sector, Slot, Theme
 from registration.models import Registration
@@ -64,7 +63,7 @@ class DirectoryForm(forms.Form):
     country = forms.ChoiceField(label=_("Country"), required=False)
     organisation_type = forms.ChoiceField(label=_("Organisation type"), required=False)
 
-    def __init__(self, *args, conference, **kwargs) -> None:
+    def __init__(self, *args, conference, countries: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["sector"].queryset = Sector.objects.filter(conference=conference)
         self.fields["theme"].queryset = Theme.objects.filter(conference=conference)

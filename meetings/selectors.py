@@ -70,6 +70,13 @@ def directory(
     return people.distinct()
 
 
+def directory_countries(conference: Conference) -> list[tuple[str, str]]:
+    """The countries of the listed participants, as (code, name) by name: the directory's
+    country filter offers only those."""
+    codes = Profile.objects.listed(conference).order_by().values_list("registration__country", flat=True).distinct()
+    return sorted(((code, countries.name(code)) for code in codes), key=lambda item: item[1])
+
+
 _REQUEST_RELATED = ("block__session", "sender__registration", "recipient__registration")
 
 

@@ -119,7 +119,9 @@ def opt_out(request: HttpRequest, conference: Conference, profile: Profile) -> H
 @require_GET
 @participant
 def directory(request: HttpRequest, conference: Conference, profile: Profile) -> HttpResponse:
-    form = DirectoryForm(request.GET or None, conference=conference)
+    form = DirectoryForm(
+        request.GET or None, conference=conference, countries=selectors.directory_countries(conference)
+    )
     people = selectors.directory(conference, exclude=profile, **form.filters())
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

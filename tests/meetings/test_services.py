@@ -287,6 +287,18 @@ def test_expire_requests_expires_the_overdue_once_and_tells_both(block, ela, mar
     ]
 
 
+def test_requests_in_a_block_whose_session_was_cancelled_still_expire_and_can_be_withdrawn(block, ela, marcel):
+    overdue = ask(ela, marcel, block)
+    waiting = ask(ProfileFactory(registration__conference=block.session.conference), ela, block)
+    MeetingRequest.objects.filter(pk=overdue.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    type(block.session).objects.filter(pk=block.session_id).update(status="cancelled")
+
+    assert services.expire_requests() == 1
+    services.decline_request(waiting, by=ela)
+    with pytest.raises(exceptions.BlockCancelled):
+        ask(ela, marcel, block)
+
+
 def test_opting_out_cancels_requests_and_meetings_and_tells_the_other_side(conference, block, ela, marcel):
     other = ProfileFactory(registration__conference=conference)
     services.accept_request(ask(ela, marcel, block), by=marcel, slot_id=block.slots.first().pk)

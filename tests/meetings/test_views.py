@@ -240,7 +240,7 @@ def test_list_pages_cost_the_same_number_of_queries_for_1_or_30(
     logged_in(client, ela)
     client.get(url("home", conference))  # sessions and caches warm
 
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         client.get(url("directory", conference))
     with django_assert_num_queries(8):
         client.get(url("home", conference))
