@@ -45,7 +45,7 @@ def main() -> None:
             site.measure("/healthz", label="`/healthz` floor", duration=args.duration, connections=args.connections),
             site.measure(
                 f"/{SLUG}/meetings/people/",
-                label=f"directory, {args.participants} participants, 50 a page",
+                label=f"directory, {args.participants} participants, 20 a page",
                 headers={"Cookie": cookie},
                 duration=args.duration,
                 connections=args.connections,

@@ -170,7 +170,7 @@ def accept_request(meeting_request: MeetingRequest, *, by: Profile, slot_id: int
     is told by email, with a calendar entry once the meeting has a time.
 
     Locks the block, then both profiles by primary key. Raises NotFound (not the
-    recipient's request), AlreadyAnswered, BlockCancelled, OutsideWindow (the block has
+    recipient's request, or a sender no longer listed), AlreadyAnswered, BlockCancelled, OutsideWindow (the block has
     begun), CapReached, InvalidSlot or SlotTaken (carrying the times still free for both),
     before writing."""
     with transaction.atomic():
@@ -178,6 +178,8 @@ def accept_request(meeting_request: MeetingRequest, *, by: Profile, slot_id: int
         block = meeting_request.block
         if meeting_request.status != RequestStatus.PENDING:
             raise AlreadyAnswered
+        if not _is_listed(meeting_request.sender):  # opted out or no longer registered meanwhile
+            raise NotFound
         if timezone.now() >= block.session.start:
             raise OutsideWindow
         _check_caps(block, meeting_request.sender, meeting_request.recipient)

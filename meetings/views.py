@@ -21,7 +21,7 @@ from meetings.forms import AcceptForm, DeclineForm, DirectoryForm, ProfileForm, 
 from meetings.models import MeetingRequest, Profile
 from registration.views import limit_posts
 
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 
 # Every meetings POST counts in one limit, per user and per address.
 rate_limited = limit_posts("meetings")

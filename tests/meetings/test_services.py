@@ -230,6 +230,17 @@ def test_accept_at_a_slot_whose_tables_are_all_taken_is_refused(conference, bloc
     assert state()[1:3] == before[1:3]
 
 
+def test_a_request_from_someone_whose_registration_was_cancelled_cannot_be_accepted(block, ela, marcel):
+    meeting_request = ask(ela, marcel, block)
+    Registration.objects.filter(pk=ela.registration_id).update(status="cancelled")
+    before = state()
+
+    with pytest.raises(exceptions.NotFound):
+        services.accept_request(meeting_request, by=marcel, slot_id=None)
+
+    assert state() == before
+
+
 def test_only_the_recipient_answers_and_only_once(block, ela, marcel):
     meeting_request = ask(ela, marcel, block)
     stranger = ProfileFactory(registration__conference=block.session.conference)

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from celery import current_app
 from django.conf import settings
 from django.utils import timezone
 
@@ -24,4 +25,5 @@ def test_beat_runs_the_expiry():
     entry = settings.CELERY_BEAT_SCHEDULE["expire-meeting-requests"]
 
     assert entry["task"] == tasks.expire_requests.name
+    assert entry["task"] in current_app.tasks
     assert entry["schedule"] <= dt.timedelta(minutes=15)

@@ -91,7 +91,11 @@ def test_queue_reminders_continues_in_a_fresh_task_while_more_are_due(monkeypatc
 def test_beat_schedule_names_registered_tasks():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
-    assert scheduled == {"registration.requeue_stale_emails", "registration.queue_reminders"}
+    assert scheduled == {
+        "registration.requeue_stale_emails",
+        "registration.queue_reminders",
+        "meetings.expire_requests",
+    }
     assert scheduled <= set(current_app.tasks)
     sweep = settings.CELERY_BEAT_SCHEDULE["requeue-stale-emails"]
     assert sweep["schedule"] == dt.timedelta(seconds=settings.OUTBOX_SWEEP_INTERVAL)
