@@ -87,7 +87,7 @@ def prepare(participants: int):
     """The conference `bench-meetings` afresh: a three-hour bilateral-meetings session as a
     block, and `participants` confirmed attendees who opted in."""
     from django.contrib.auth.hashers import make_password
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from agenda.models import Conference, Session
@@ -166,6 +166,10 @@ def prepare(participants: int):
             )
         )
     assert Profile.objects.listed(conference).count() == participants
+    # A deployed database has its planner statistics from autovacuum; freshly filled
+    # tables have none until it comes by, and would be read with the wrong plans.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return block, profiles
 
 

@@ -67,7 +67,9 @@ def directory(
         people = people.filter(registration__country=country)
     if organisation_type:
         people = people.filter(registration__organisation_type=organisation_type)
-    return people.distinct()
+    # No DISTINCT: a profile has a sector or theme at most once, so the joins of one sector
+    # and one theme give each profile at most one row.
+    return people
 
 
 def directory_countries(conference: Conference) -> list[tuple[str, str]]:

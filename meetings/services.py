@@ -331,12 +331,12 @@ def schedule_block(block: MeetingBlock) -> ScheduleResult:
     """Give accepted meetings without a time a slot and a table: first fit, then improve.
 
     First fit takes the meetings of the busiest people first and gives each the earliest
-    slot where both are free and a table is. Then, for each meeting left over, it looks
-    for a slot with a free table where one of the two is busy, and tries to move that
-    other meeting (if it has no time chosen by a participant, i.e. it was placed by this
-    run) to another slot both of its people have free. Meetings scheduled before the run
-    never move. docs/meetings.md describes it and docs/benchmarks.md gives its results
-    on a synthetic event of 300 participants and 1,000 requests (bench/meetings.py).
+    slot where both are free and a table is. Then, in a few rounds, each meeting left over
+    takes a slot where the meetings that keep its two people busy (at most two, placed by
+    this run) can each move to another slot both of their people have free, or a slot
+    that earlier moves freed. Meetings scheduled before the run never move.
+    docs/meetings.md describes it; docs/benchmarks.md gives its results on a synthetic
+    event of 300 participants and 1,000 requests (bench/meetings.py).
 
     Locks the block. Participants of each newly placed meeting are told by email."""
     with transaction.atomic():
