@@ -39,7 +39,9 @@ def main() -> None:
         setup_django(site.env)
         block, profiles = prepare(args.participants)
         flow = run_requests(block, profiles, args.requests)
+        analyse()
         quality = schedule(block)
+        analyse()
         cookie = site.session_cookie(EMAIL.format(1))
         pages = [
             site.measure("/healthz", label="`/healthz` floor", duration=args.duration, connections=args.connections),
@@ -87,7 +89,7 @@ def prepare(participants: int):
     """The conference `bench-meetings` afresh: a three-hour bilateral-meetings session as a
     block, and `participants` confirmed attendees who opted in."""
     from django.contrib.auth.hashers import make_password
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from agenda.models import Conference, Session
@@ -166,11 +168,18 @@ def prepare(participants: int):
             )
         )
     assert Profile.objects.listed(conference).count() == participants
-    # A deployed database has its planner statistics from autovacuum; freshly filled
-    # tables have none until it comes by, and would be read with the wrong plans.
+    analyse()
+    return block, profiles
+
+
+def analyse() -> None:
+    """Bring the planner's statistics up to date, as autovacuum does on a deployed database
+    within a minute of this many changes; tables filled a moment ago would otherwise be
+    read as empty, with plans that make every step look slower than it is."""
+    from django.db import connection
+
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return block, profiles
 
 
 def run_requests(block, profiles, requests: int) -> dict:
@@ -195,6 +204,7 @@ def run_requests(block, profiles, requests: int) -> dict:
         except exceptions.MeetingError as error:
             errors[type(error).__name__] += 1
     send_seconds = time.monotonic() - started
+    analyse()
     accepted = at_a_time = 0
     started = time.monotonic()
     for index, meeting_request in enumerate(sent):
