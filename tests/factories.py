@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from accounts.models import Team
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
+from meetings.models import MeetingBlock, Profile
+from meetings.services import set_up_block
 from registration.models import Booking, Registration, User
 
 # Every factory-made user's password.
@@ -207,12 +209,26 @@ def attendee_details(**overrides) -> dict:
     }
 
 
+def _bilateral_session(block) -> Session:
+    """17:00–18:30 on the first day of the block's conference, in its time zone."""
+    conference = block.conference or ConferenceFactory(start_date=block.start_date)
+    tz = zoneinfo.ZoneInfo(conference.timezone)
+    return SessionFactory(
+        conference=conference,
+        kind=Session.Kind.BILATERAL,
+        title="Bilateral meetings",
+        start=dt.datetime.combine(conference.start_date, dt.time(17), tzinfo=tz),
+        end=dt.datetime.combine(conference.start_date, dt.time(18, 30), tzinfo=tz),
+    )
+
+
 class MeetingBlockFactory(factory.django.DjangoModelFactory):
-    """A block on a 17:00–18:30 bilateral-meetings session, 20-minute slots, requests open
-    now; its slots and tables are made as the admin makes them (meetings.services.set_up_block)."""
+    """A block on a 17:00–18:30 bilateral-meetings session (`conference=...` chooses the
+    conference), 20-minute slots, requests open now; its slots and tables are made as the
+    admin makes them (meetings.services.set_up_block)."""
 
     class Meta:
-        model = "meetings.MeetingBlock"
+        model = MeetingBlock
         exclude = ["start_date"]
         skip_postgeneration_save = True
 
@@ -220,23 +236,7 @@ class MeetingBlockFactory(factory.django.DjangoModelFactory):
         conference = None
 
     start_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=60))
-    session = factory.LazyAttribute(
-        lambda o: SessionFactory(
-            conference=o.conference or ConferenceFactory(start_date=o.start_date),
-            kind=Session.Kind.BILATERAL,
-            title="Bilateral meetings",
-            start=dt.datetime.combine(
-                (o.conference.start_date if o.conference else o.start_date),
-                dt.time(17),
-                tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"),
-            ),
-            end=dt.datetime.combine(
-                (o.conference.start_date if o.conference else o.start_date),
-                dt.time(18, 30),
-                tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"),
-            ),
-        )
-    )
+    session = factory.LazyAttribute(_bilateral_session)
     slot_minutes = 20
     tables = 10
     max_meetings = 6
@@ -247,8 +247,6 @@ class MeetingBlockFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def set_up(self, create: bool, extracted, **kwargs) -> None:
         if create:
-            from meetings.services import set_up_block
-
             set_up_block(self)
 
 
@@ -257,7 +255,7 @@ class ProfileFactory(factory.django.DjangoModelFactory):
     (`registration__conference=...` chooses the conference)."""
 
     class Meta:
-        model = "meetings.Profile"
+        model = Profile
 
     registration = factory.SubFactory(RegistrationFactory, user=factory.SubFactory(VerifiedUserFactory))
     conference = factory.SelfAttribute("registration.conference")
