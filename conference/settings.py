@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "registration",
     "checkin",
     "voting",
+    "meetings",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +177,8 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
     # Registration POSTs (register, change, cancel, delete the account), per user and address.
     "registration": "10/m/user,60/m/ip",
+    # Meeting requests and answers, per user and address.
+    "meetings": "30/m/user,120/m/ip",
     # Reports of accessibility problems, which land in the organisers' inbox.
     "accessibility_report": "5/10m/ip,20/d/ip",
 }
@@ -276,6 +279,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.queue_reminders",
         "schedule": crontab(minute=15),
         "options": {"expires": 3600},
+    },
+    "expire-meeting-requests": {
+        "task": "meetings.expire_requests",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 300},
     },
 }
 

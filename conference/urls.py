@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("registration.urls")),
     path("", include("checkin.urls")),
     path("", include("voting.urls")),
+    path("", include("meetings.urls")),
 ]
 
 # Uploaded speaker photos: on a developer's machine (DEBUG) from MEDIA_ROOT; in production the

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from accounts.models import Team
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
+from meetings.models import MeetingBlock, Profile
+from meetings.services import set_up_block
 from registration.models import Booking, Registration, User
 
 # Every factory-made user's password.
@@ -205,3 +207,60 @@ def attendee_details(**overrides) -> dict:
         "language": "en",
         **overrides,
     }
+
+
+def _bilateral_session(block) -> Session:
+    """17:00–18:30 on the first day of the block's conference, in its time zone."""
+    conference = block.conference or ConferenceFactory(start_date=block.start_date)
+    tz = zoneinfo.ZoneInfo(conference.timezone)
+    return SessionFactory(
+        conference=conference,
+        kind=Session.Kind.BILATERAL,
+        title="Bilateral meetings",
+        start=dt.datetime.combine(conference.start_date, dt.time(17), tzinfo=tz),
+        end=dt.datetime.combine(conference.start_date, dt.time(18, 30), tzinfo=tz),
+    )
+
+
+class MeetingBlockFactory(factory.django.DjangoModelFactory):
+    """A block on a 17:00–18:30 bilateral-meetings session (`conference=...` chooses the
+    conference), 20-minute slots, requests open now; its slots and tables are made as the
+    admin makes them (meetings.services.set_up_block)."""
+
+    class Meta:
+        model = MeetingBlock
+        exclude = ["start_date"]
+        skip_postgeneration_save = True
+
+    class Params:
+        conference = None
+
+    start_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=60))
+    session = factory.LazyAttribute(_bilateral_session)
+    slot_minutes = 20
+    tables = 10
+    max_meetings = 6
+    max_open_requests = 20
+    requests_open = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
+    requests_close = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=30))
+
+    @factory.post_generation
+    def set_up(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            set_up_block(self)
+
+
+class ProfileFactory(factory.django.DjangoModelFactory):
+    """An opted-in participant: a confirmed attendee with a profile
+    (`registration__conference=...` chooses the conference)."""
+
+    class Meta:
+        model = Profile
+
+    registration = factory.SubFactory(RegistrationFactory, user=factory.SubFactory(VerifiedUserFactory))
+    conference = factory.SelfAttribute("registration.conference")
+    opted_in = True
+    opted_in_at = factory.LazyFunction(timezone.now)
+    offer = "Laser cutting and additive manufacturing know-how"
+    seek = "Partners for an Interreg Europe project"
+    languages = "English, Polski"

@@ -17,12 +17,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from agenda.models import Conference, Session, Speaker
 from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan, Ticket
+from meetings.models import Meeting, MeetingRequest, MeetingSeat, Profile
 from outbox.models import OutgoingEmail
 from registration.models import Booking, ExportRecord, Registration, RegistrationChange, User
 from tests.factories import (
     PASSWORD,
     ConferenceFactory,
+    MeetingBlockFactory,
     OrganiserFactory,
+    ProfileFactory,
     RegistrationFactory,
     SessionSpeakerFactory,
     StaffFactory,
@@ -74,6 +77,10 @@ ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORB
 CHECKERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
 VOTING_RUNNERS = CHECKERS
 POSTS_ONLY = Access(LOGIN, POST_ONLY, POST_ONLY, POST_ONLY, POST_ONLY, POST_ONLY)
+# Bilateral meetings: confirmed attendees are sent to opt in first; nobody else finds anything.
+MEETING_PARTICIPANTS = Access(LOGIN, REDIRECT, REDIRECT, NOT_FOUND, NOT_FOUND, NOT_FOUND)
+# Organisers of bilateral meetings: a team with the permission (none in this world) or superusers.
+MEETING_ORGANISERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
 ROLES = list(Access.__dataclass_fields__)
 # What the project's views write; a POST refused for want of its CSRF token changes none of it.
 WRITTEN_BY_VIEWS = (
@@ -91,6 +98,10 @@ WRITTEN_BY_VIEWS = (
     BadgeRunPart,
     Vote,
     Question,
+    Profile,
+    MeetingRequest,
+    Meeting,
+    MeetingSeat,
 )
 
 
@@ -174,6 +185,19 @@ def speaker(world: World) -> dict:
     return {"slug": world.conference.slug, "code": world.speaker.code}
 
 
+def listed_profile(world: World) -> dict:
+    """A participant listed in the meetings directory of the world's conference."""
+    return {"slug": world.conference.slug, "profile_id": ProfileFactory(registration__conference=world.conference).pk}
+
+
+def meeting_request(world: World) -> dict:
+    return {"slug": world.conference.slug, "request_id": 1}
+
+
+def meeting_block(world: World) -> dict:
+    return {"slug": world.conference.slug, "block_id": MeetingBlockFactory(conference=world.conference).pk}
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -240,6 +264,16 @@ RULES = [
     Rule("voting:screen", VOTING_RUNNERS, session),
     Rule("voting:screen_json", VOTING_RUNNERS, session),
     Rule("voting:results_csv", VOTING_RUNNERS, session),
+    Rule("meetings:home", SIGNED_IN, slug),
+    Rule("meetings:profile", REGISTERED, slug),
+    Rule("meetings:opt_out", MEETING_PARTICIPANTS, slug),
+    Rule("meetings:directory", MEETING_PARTICIPANTS, slug),
+    Rule("meetings:person", MEETING_PARTICIPANTS, listed_profile),
+    Rule("meetings:respond", MEETING_PARTICIPANTS, meeting_request),
+    Rule("meetings:cancel", MEETING_PARTICIPANTS, meeting_request),
+    Rule("meetings:figures", MEETING_ORGANISERS, slug),
+    Rule("meetings:table_plan", MEETING_ORGANISERS, meeting_block),
+    Rule("meetings:table_plan_csv", MEETING_ORGANISERS, meeting_block),
     Rule("set_language", everyone(REDIRECT)),
     Rule("accessibility", EVERYONE),
     Rule("accessibility_report", EVERYONE),

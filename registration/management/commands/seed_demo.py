@@ -33,13 +33,15 @@ class Command(BaseCommand):
         chosen_password = os.environ.get("DEMO_PASSWORD", "")
         password = chosen_password or secrets.token_urlsafe(12)
 
-        for conference in agenda_demo.seed_growyourregion(today=today):
+        conferences = agenda_demo.seed_growyourregion(today=today)
+        for conference in conferences:
             self.stdout.write(
                 f"{conference.name}: /{conference.slug}/, {conference.start_date:%d %B %Y}, "
                 f"{conference.sessions.count()} sessions"
             )
-        # By name, not by import: registration does not import the voting app.
+        # By name, not by import: registration does not import the apps built on it.
         call_command("seed_voting", stdout=self.stdout)
+        call_command("seed_meetings", stdout=self.stdout)
         for user, password_set in demo.seed_demo_accounts(password=password, keep_passwords=not chosen_password):
             shown = password if password_set else "unchanged (set DEMO_PASSWORD to choose one)"
             self.stdout.write(f"Demo login: {user.email}  password: {shown}")

@@ -1,0 +1,57 @@
+"""iCalendar entries for meetings, in the agenda's calendar format (agenda.calendar): the
+conference's IANA time zone with its VTIMEZONE, one UID per meeting for ever (its guid),
+SEQUENCE raised with each change and STATUS:CANCELLED once cancelled, so calendars update
+the entry instead of adding another."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext
+from icalendar import Calendar, Event
+
+from agenda.calendar import PRODID
+from meetings.models import Meeting, Profile
+
+
+def meeting_uid(meeting: Meeting) -> str:
+    return f"{meeting.guid}@meetings.conference"
+
+
+def build_meeting_calendar(meeting: Meeting, *, viewer: Profile) -> bytes:
+    """One VCALENDAR with the meeting as seen by `viewer` (its summary names the other
+    side), in the active language. The meeting needs its slot, table, request and block
+    loaded; a meeting without a time has no entry and must not be given here."""
+    block = meeting.block
+    conference = block.session.conference
+    other = meeting.request.other(viewer)
+    start, end = meeting.slot.start.astimezone(conference.tz), meeting.slot.end.astimezone(conference.tz)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", meeting_uid(meeting))
+    event.add(
+        "summary",
+        gettext("Meeting with %(name)s (%(organisation)s)")
+        % {"name": other.registration.full_name, "organisation": other.registration.organisation},
+    )
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("dtstamp", meeting.updated_at)
+    event.add("last-modified", meeting.updated_at)
+    event.add("sequence", meeting.sequence)
+    event.add("status", "CANCELLED" if meeting.status == Meeting.Status.CANCELLED else "CONFIRMED")
+    label = block.table_label or gettext("Table")
+    where = ", ".join(
+        part for part in (block.session.room.name if block.session.room_id else "", conference.venue) if part
+    )
+    event.add("location", f"{label} {meeting.table.number}" + (f" · {where}" if where else ""))
+    event.add("url", settings.SITE_URL + reverse("meetings:home", kwargs={"slug": conference.slug}))
+    calendar.add_component(event)
+    calendar.add_missing_timezones(
+        first_date=start.date() - dt.timedelta(days=1), last_date=end.date() + dt.timedelta(days=1)
+    )
+    return calendar.to_ical()
