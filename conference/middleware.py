@@ -4,6 +4,7 @@ database answered with a friendly 503 instead of a 500."""
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
@@ -28,6 +29,41 @@ class PermissionsPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
+
+
+class RequestSizeMiddleware:
+    """Refuse a request whose body is larger than any form of the site takes (REQUEST_BODY_MAX_SIZE)
+    with a 413, before a byte of it is read: Django's own limits skip uploaded files."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REQUEST_BODY_MAX_SIZE:
+            response = HttpResponse(loader.render_to_string("413.html", request=request), status=413)
+            # The client sent a body nobody reads: the connection cannot be reused.
+            response["Connection"] = "close"
+            return response
+        return self.get_response(request)
+
+
+class PrivateResponsesMiddleware:
+    """What a signed-in visitor sees (their registration, their details, their data, staff lists)
+    is never kept by the browser or any cache on the way (Cache-Control: no-store, private),
+    unless the view says how it may be cached."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
         return response
 
 
