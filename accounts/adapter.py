@@ -1,6 +1,7 @@
 import secrets
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from allauth.core import context as allauth_context
 from allauth.core.internal.ratelimit import get_ip
 from django.conf import settings
@@ -37,6 +38,18 @@ class AccountAdapter(DefaultAccountAdapter):
         hashed, so without this the time of the answer would tell which addresses have accounts."""
         make_password(secrets.token_urlsafe())
         super().send_account_already_exists_mail(email)
+
+    def send_confirmation_mail(self, request, emailconfirmation, signup: bool) -> None:
+        """No confirmation goes to an address another account has verified: its owner would get
+        mail naming a stranger, and the address can never be confirmed for a second account."""
+        address = emailconfirmation.email_address
+        if (
+            EmailAddress.objects.filter(email__iexact=address.email, verified=True)
+            .exclude(user_id=address.user_id)
+            .exists()
+        ):
+            return
+        super().send_confirmation_mail(request, emailconfirmation, signup)
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         """Failed logins are counted per address and per client: a stranger guessing from elsewhere

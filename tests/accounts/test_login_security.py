@@ -151,3 +151,18 @@ def test_an_address_too_long_for_mail_is_refused_not_cut(client):
     assert "at most 254 characters" in response.content.decode()
     assert not User.objects.exists()
     assert not OutgoingEmail.objects.exists()
+
+
+@pytest.mark.django_db
+def test_adding_another_accounts_verified_address_mails_its_owner_nothing(client):
+    VerifiedUserFactory(email="ulla.engelmann@example.eu")
+    requester = VerifiedUserFactory(email="someone@example.org")
+    client.force_login(requester)
+
+    taken = client.post(reverse("account_email"), {"action_add": "", "email": "ulla.engelmann@example.eu"})
+    free = client.post(reverse("account_email"), {"action_add": "", "email": "someone.else@example.org"})
+
+    # Both answers look alike; only the address nobody has verified is asked to confirm.
+    assert taken.status_code == free.status_code == 302
+    assert not OutgoingEmail.objects.filter(to="ulla.engelmann@example.eu").exists()
+    assert OutgoingEmail.objects.get(to="someone.else@example.org").kind == "account_email_confirmation"
