@@ -62,9 +62,17 @@ class PrivateResponsesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if request.user.is_authenticated and not response.has_header("Cache-Control"):
+        if not response.has_header("Cache-Control") and _may_be_signed_in(request):
             add_never_cache_headers(response)
         return response
+
+
+def _may_be_signed_in(request: HttpRequest) -> bool:
+    try:
+        return request.user.is_authenticated
+    except DATABASE_UNAVAILABLE:
+        # The answer is the friendly 503; whose it is cannot be known, so it is kept private.
+        return True
 
 
 class DatabaseUnavailableMiddleware:
