@@ -167,7 +167,8 @@ def change_bookings(registration: Registration, *, session_ids: Iterable[int], a
 
     Kept choices keep their seat or queue place; new ones get a free seat or join the
     queue; seats given up go at once to the next in those sessions' queues. The attendee
-    may do so until the conference begins, organisers at any time.
+    may do so until the conference begins, organisers at any time; a session that has begun
+    the attendee can no longer book, and their booking of it stays.
 
     Locks the conference row, then the old and new sessions by primary key. Raises
     ChangesClosed, InvalidTransition, InvalidSessionChoice or OverlappingSessions.
