@@ -1,3 +1,5 @@
+from allauth.account import forms as allauth_forms
+from allauth.account.models import EmailAddress
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -19,3 +21,16 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("That is not your password; enter the one you log in with."), code="wrong")
         return password
+
+
+class ResetPasswordForm(allauth_forms.ResetPasswordForm):
+    """A reset link goes only to an address its account has verified: an address added by
+    mistake (a typo, someone else's) never lets its owner take the account over."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        verified = set(
+            EmailAddress.objects.filter(email__iexact=email, verified=True).values_list("user_id", flat=True)
+        )
+        self.users = [user for user in self.users if user.pk in verified]
+        return email

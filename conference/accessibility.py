@@ -120,7 +120,9 @@ def report_accessibility_problem(
     }
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Accessibility problem reported")
-        body_text, body_html = compose(
+        # Plain text only: a stranger's words, sent from the site's own address, never become
+        # links (the HTML layout makes every address in the text clickable).
+        body_text, _body_html = compose(
             heading=subject,
             content=render_to_string("emails/conference/accessibility_report_message.txt", context),
         )
@@ -128,7 +130,6 @@ def report_accessibility_problem(
         to=settings.ACCESSIBILITY_EMAIL,
         subject=subject,
         body_text=body_text,
-        body_html=body_html,
         kind="accessibility_report",
         language=settings.LANGUAGE_CODE,
         reply_to=email,

@@ -1,6 +1,6 @@
-"""Project-wide middleware: the Permissions-Policy header, the language switch of
-anonymous pages, and a busy or unreachable database answered with a friendly 503 instead
-of a 500."""
+"""Project-wide middleware: the Permissions-Policy header, a request body limit, personal
+responses never stored, the language switch of anonymous pages, and a busy or unreachable
+database answered with a friendly 503 instead of a 500."""
 
 import logging
 from collections.abc import Callable
@@ -32,6 +32,49 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+class RequestSizeMiddleware:
+    """Refuse a request whose body is larger than any form of the site takes (REQUEST_BODY_MAX_SIZE)
+    with a 413, before a byte of it is read: Django's own limits skip uploaded files."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REQUEST_BODY_MAX_SIZE:
+            response = HttpResponse(loader.render_to_string("413.html", request=request), status=413)
+            # The client sent a body nobody reads: the connection cannot be reused.
+            response["Connection"] = "close"
+            return response
+        return self.get_response(request)
+
+
+class PrivateResponsesMiddleware:
+    """What a signed-in visitor sees (their registration, their details, their data, staff lists)
+    is never kept by the browser or any cache on the way (Cache-Control: no-store, private),
+    unless the view says how it may be cached."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control") and _may_be_signed_in(request):
+            add_never_cache_headers(response)
+        return response
+
+
+def _may_be_signed_in(request: HttpRequest) -> bool:
+    try:
+        return request.user.is_authenticated
+    except DATABASE_UNAVAILABLE:
+        # The answer is the friendly 503; whose it is cannot be known, so it is kept private.
+        return True
 
 
 # The query parameter of the language switch on anonymous pages.

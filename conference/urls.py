@@ -7,6 +7,8 @@ from accounts import views as accounts_views
 from conference import accessibility, views
 
 urlpatterns = [
+    # Before the admin's own URLs, which it replaces.
+    path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),

@@ -3,12 +3,15 @@
 import logging
 
 from celery import current_app
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control, never_cache
 
 logger = logging.getLogger(__name__)
@@ -56,6 +59,17 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
     # Browsers and bots ask for /favicon.ico whatever the page links; a temporary redirect,
     # because the static file's name changes with its content.
     return HttpResponseRedirect(static("img/favicon.ico"))
+
+
+def admin_login(request: HttpRequest) -> HttpResponseRedirect:
+    """The admin signs in through the site's own login, so its rate limits, lockouts and
+    password checks are the same for staff as for everybody; the admin's form takes no POST."""
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("admin:index")
+    return redirect_to_login(next_url, reverse("account_login"))
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

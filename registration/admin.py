@@ -38,12 +38,13 @@ class PreEventFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[int, str]]:
         sessions = Session.objects.with_sign_up().select_related("conference")
         conference = request.GET.get("conference__id__exact")
-        if conference and conference.isdigit():
+        if conference and conference.isascii() and conference.isdigit():
             sessions = sessions.filter(conference_id=conference)
         return [(session.pk, f"{session.title} ({session.conference})") for session in sessions]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() and self.value().isdigit():
+        # isascii: isdigit alone takes "²", which is no number to the database.
+        if self.value() and self.value().isascii() and self.value().isdigit():
             return queryset.filter(bookings__session_id=self.value())
         return queryset
 

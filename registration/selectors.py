@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 from django_countries import countries
 
 from agenda.models import Conference, Session
@@ -107,10 +108,9 @@ def seats_left(session: Session) -> int | None:
 
 
 def bookable_sessions(conference: Conference) -> QuerySet[Session]:
-    """The sessions of the conference attendees can book now, in time order, `with_seats`."""
-    return with_seats(Session.objects.bookable().filter(conference=conference).select_related("room")).order_by(
-        "start", "room__position", "title"
-    )
+    """The sessions of the conference attendees can book now (not begun), in time order, `with_seats`."""
+    sessions = Session.objects.bookable().filter(conference=conference, start__gt=timezone.now())
+    return with_seats(sessions.select_related("room")).order_by("start", "room__position", "title")
 
 
 def sessions_with_sign_up(conference: Conference) -> QuerySet[Session]:

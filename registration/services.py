@@ -102,6 +102,7 @@ def register(
         if privacy_statement != conference.privacy_statement:
             raise PrivacyStatementChanged
         sessions = _lock_sessions(conference, chosen)
+        _check_not_past(sessions)
         check_session_choice(sessions, chosen=chosen, already_booked=set())
 
         now = timezone.now()
@@ -166,7 +167,8 @@ def change_bookings(registration: Registration, *, session_ids: Iterable[int], a
 
     Kept choices keep their seat or queue place; new ones get a free seat or join the
     queue; seats given up go at once to the next in those sessions' queues. The attendee
-    may do so until the conference begins, organisers at any time.
+    may do so until the conference begins, organisers at any time; a session that has begun
+    the attendee can no longer book, and their booking of it stays.
 
     Locks the conference row, then the old and new sessions by primary key. Raises
     ChangesClosed, InvalidTransition, InvalidSessionChoice or OverlappingSessions.
@@ -180,8 +182,14 @@ def change_bookings(registration: Registration, *, session_ids: Iterable[int], a
         if chosen == set(booked):
             return registration
         sessions = _lock_sessions(conference, chosen | set(booked))
-        check_session_choice([s for s in sessions if s.pk in chosen], chosen=chosen, already_booked=set(booked))
         by_id = {session.pk: session for session in sessions}
+        if actor is not None and actor.pk == registration.user_id:
+            # What took place stays as it was: the attendee keeps a past booking and books no past session.
+            chosen |= {pk for pk in booked if by_id[pk].start <= timezone.now()}
+            _check_not_past([by_id[pk] for pk in chosen - set(booked) if pk in by_id])
+            if chosen == set(booked):
+                return registration
+        check_session_choice([s for s in sessions if s.pk in chosen], chosen=chosen, already_booked=set(booked))
         removed = [by_id[pk] for pk in sorted(set(booked) - chosen)]
         added = [by_id[pk] for pk in sorted(chosen - set(booked))]
 
@@ -360,6 +368,11 @@ def check_session_choice(sessions: list[Session], *, chosen: set[int], already_b
 
 
 # Internals. Each runs inside the caller's transaction, with the conference row locked.
+
+
+def _check_not_past(sessions: list[Session]) -> None:
+    if any(session.start <= timezone.now() for session in sessions):
+        raise InvalidSessionChoice(_("One of the chosen pre-events has already begun; it can no longer be booked."))
 
 
 def _lock_conference(conference_id: int) -> Conference:

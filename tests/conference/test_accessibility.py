@@ -124,3 +124,12 @@ def test_reports_are_rate_limited_per_address():
 
 def test_report_rate_limits_are_per_address():
     assert settings.ACCOUNT_RATE_LIMITS["accessibility_report"] == "5/10m/ip,20/d/ip"
+
+
+@override_settings(ACCESSIBILITY_EMAIL=ORGANISERS)
+def test_report_sends_the_reporters_words_as_plain_text_never_as_links(client):
+    client.post("/accessibility/report/", report(problem="Log in again at https://evil.example/login to fix it."))
+
+    email = OutgoingEmail.objects.get()
+    assert "https://evil.example/login" in email.body_text
+    assert email.body_html == ""

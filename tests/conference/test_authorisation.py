@@ -40,13 +40,14 @@ class Outcome(enum.Enum):
     REDIRECT = "a redirect within the site"
     LOGIN = "a redirect to log in"
     ADMIN_LOGIN = "a redirect to the admin's login"
+    SITE_LOGIN_TO_ADMIN = "a redirect to the site's login, on to the admin"
     BAD_REQUEST = "a 400"
     FORBIDDEN = "the 403 page"
     NOT_FOUND = "the 404 page"
     POST_ONLY = "a 405: the address takes only POSTs"
 
 
-OK, REDIRECT, LOGIN, ADMIN_LOGIN, BAD_REQUEST, FORBIDDEN, NOT_FOUND, POST_ONLY = Outcome
+OK, REDIRECT, LOGIN, ADMIN_LOGIN, SITE_LOGIN_TO_ADMIN, BAD_REQUEST, FORBIDDEN, NOT_FOUND, POST_ONLY = Outcome
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,8 @@ RULES = [
     Rule("account_email", SIGNED_IN),
     # The admin: a sample.
     Rule("admin:index", Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK, OK, OK)),
-    Rule("admin:login", Access(OK, OK, OK, REDIRECT, REDIRECT, REDIRECT)),
+    # The admin's login is the site's (admin:login and admin_login are the same address).
+    Rule("admin_login", everyone(SITE_LOGIN_TO_ADMIN)),
     Rule("admin:registration_user_changelist", ADMIN_ORGANISERS),
     Rule(
         "admin:registration_user_change",
@@ -341,6 +343,9 @@ def assert_outcome(outcome: Outcome, response: HttpResponse, content: str, path:
         case Outcome.ADMIN_LOGIN:
             assert response.status_code == 302
             assert location == f"{reverse('admin:login')}?next={path}"
+        case Outcome.SITE_LOGIN_TO_ADMIN:
+            assert response.status_code == 302
+            assert location == f"{reverse('account_login')}?next={reverse('admin:index')}"
         case Outcome.BAD_REQUEST:
             assert response.status_code == 400
             assert "SECRET_KEY" not in content

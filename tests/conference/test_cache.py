@@ -10,10 +10,11 @@ from tests.services import free_port
 def redis_down(settings):
     """The cache points at a Redis that does not answer (nothing listens on the port)."""
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             **settings.CACHES["default"],
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
-        }
+        },
     }
 
 

@@ -4,11 +4,12 @@ import psycopg2
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
 from tests.conftest import database_url
-from tests.factories import PASSWORD, VerifiedUserFactory
+from tests.factories import PASSWORD, RegistrationFactory, VerifiedUserFactory
 
 
 def assert_friendly_503(response) -> None:
@@ -116,3 +117,45 @@ def test_lang_switches_the_page_that_follows(client):
     client.get("/", {"lang": "de"}, follow=True)
 
     assert 'lang="de"' in client.get("/").content.decode()
+
+
+# Size and privacy
+
+
+@pytest.mark.django_db
+def test_a_body_larger_than_any_form_takes_is_refused_unread(client):
+    upload = SimpleUploadedFile("photo.jpg", b"\xff" * (11 * 1024 * 1024), content_type="image/jpeg")
+
+    response = client.post(reverse("account_login"), {"login": "a@example.org", "password": "x", "file": upload})
+    # What a client claims to send decides, before any of it is read: 200 MB here.
+    claimed = client.post(
+        reverse("account_login"), b"", content_type="text/plain", CONTENT_LENGTH=str(200 * 1024 * 1024)
+    )
+
+    for refused in (response, claimed):
+        assert refused.status_code == 413
+        assert "<h1>What was sent is too large</h1>" in refused.content.decode()
+        assert refused["Connection"] == "close"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["registration:mine", "registration:edit", "registration:export", "account_email"])
+def test_pages_of_a_signed_in_visitor_are_never_stored(client, name):
+    registration = RegistrationFactory()
+    client.force_login(registration.user)
+    kwargs = {} if name.startswith("account") else {"slug": registration.conference.slug}
+
+    response = client.get(reverse(name, kwargs=kwargs))
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_public_pages_keep_their_own_caching(client):
+    conference = RegistrationFactory().conference
+
+    response = client.get(reverse("agenda:conference", kwargs={"slug": conference.slug}))
+
+    assert "no-store" not in response.get("Cache-Control", "")

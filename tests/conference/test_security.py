@@ -43,11 +43,11 @@ def stylesheet_path(production_server: ProductionServer) -> str:
     ("path", "expected_content"),
     [
         ("/", "Conferences"),
-        ("/admin/login/", 'name="password"'),
+        ("/accounts/login/", 'name="password"'),
         ("/healthz", '"database": "ok"'),
         (stylesheet_path, ".skip-link"),
     ],
-    ids=["page", "admin-login", "healthz", "static-file"],
+    ids=["page", "login", "healthz", "static-file"],
 )
 def test_security_headers_are_on_every_kind_of_response(production_server, path, expected_content):
     if callable(path):
@@ -261,12 +261,12 @@ def test_login_and_sign_up_are_rate_limited_per_address(client, action):
 
 
 @pytest.mark.django_db
-def test_password_guessing_locks_the_account_even_for_the_right_password(client):
-    user = VerifiedUserFactory()
+def test_password_guessing_locks_the_guessing_client_out_even_for_the_right_password(client):
+    user, address = VerifiedUserFactory(), some_address()
     for _ in range(limit("login_failed", "key")):
-        client.post(reverse("account_login"), {"login": user.email, "password": "guess"}, REMOTE_ADDR=some_address())
+        client.post(reverse("account_login"), {"login": user.email, "password": "guess"}, REMOTE_ADDR=address)
 
-    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD}, REMOTE_ADDR=address)
 
     assert response.status_code == 200
     assert "Too many failed login attempts. Try again later." in response.content.decode()

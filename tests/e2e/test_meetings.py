@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from meetings import services
 from meetings.models import Sector
-from registration.models import OutgoingEmail
+from outbox.models import OutgoingEmail
 from tests.conftest import axe_violations, log_in
 from tests.factories import (
     ConferenceFactory,

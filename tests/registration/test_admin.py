@@ -295,3 +295,15 @@ def test_resend_confirmation_action_renders_confirmation_anew(admin_client):
     assert (confirmation.to, confirmation.kind) == (registration.user.email, "confirmed")
     assert confirmation.subject == "Cluster Days: Your registration is confirmed"
     assert "1 confirmation queued." in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["²", "١", "12x"])
+def test_a_pre_event_filter_that_is_no_number_lists_everyone_instead_of_failing(client, organiser, value):
+    conference = ConferenceFactory()
+    RegistrationFactory(conference=conference, user__email="booked@example.eu")
+
+    response = client.get(CHANGELIST, {"pre_event": value})
+    with_conference = client.get(CHANGELIST, {"pre_event": value, "conference__id__exact": value})
+
+    assert response.status_code == with_conference.status_code == 200
+    assert "booked@example.eu" in text(response)

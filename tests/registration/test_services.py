@@ -523,3 +523,25 @@ def test_promoted_bookings_join_the_seat_queue_behind_those_already_in_it():
     assert bookings_of(mid) == {workshop.code: "confirmed"}
     assert bookings_of(early) == {workshop.code: "waitlisted"}
     assert selectors.booking_positions(early) == {early.bookings.get().pk: 1}
+
+
+def test_a_pre_event_that_has_begun_can_no_longer_be_booked_or_cancelled_by_the_attendee():
+    conference = ConferenceFactory(start_date=timezone.localdate() + dt.timedelta(days=1))
+    attended = PreEventFactory(conference=conference)
+    user = UserFactory()
+    registration = sign_up(conference, user=user, sessions=[attended])
+    began = timezone.now() - dt.timedelta(hours=2)
+    attended.start, attended.end = began, began + dt.timedelta(hours=1)
+    attended.save()
+    missed = PreEventFactory(conference=conference, start=attended.start, end=attended.end + dt.timedelta(minutes=30))
+    upcoming = PreEventFactory(conference=conference, start=timezone.now() + dt.timedelta(hours=3))
+
+    with pytest.raises(InvalidSessionChoice):
+        sign_up(conference, sessions=[missed])
+    with pytest.raises(InvalidSessionChoice):
+        services.change_bookings(registration, session_ids=[attended.pk, upcoming.pk, missed.pk], actor=user)
+    # Leaving the past one out of the form keeps it: what took place stays on the record.
+    services.change_bookings(registration, session_ids=[upcoming.pk], actor=user)
+
+    assert bookings_of(registration) == {attended.code: "confirmed", upcoming.code: "confirmed"}
+    assert list(selectors.bookable_sessions(conference)) == [upcoming]
