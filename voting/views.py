@@ -29,14 +29,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.teams import user_can
 from agenda.models import Conference, Session
+from conference.ratelimit import limit_posts
 from registration.exports import neutralise
 from voting import selectors, services
 from voting.exceptions import AlreadyVoted, NotAllowed, PollNotOpen, VotingError
 from voting.forms import JoinForm, QuestionForm, VoteForm
-from voting.identity import remember_guest, voter_for
+from voting.identity import rate_key, remember_guest, voter_for
 from voting.models import Poll, Question, SessionVoting
 
 PERMISSION = "can_run_voting"
+# Per person, whether attendee or guest (settings.ACCOUNT_RATE_LIMITS).
+limit_votes = limit_posts("voting_vote", key=rate_key)
+limit_questions = limit_posts("voting_question", key=rate_key)
 
 
 def _conference(slug: str) -> Conference:
@@ -122,6 +126,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_votes
 def cast(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
     conference = _conference(slug)
     if request.method != "POST":
@@ -144,6 +149,7 @@ def cast(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_questions
 def ask(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     conference = _conference(slug)
     if request.method != "POST":
@@ -166,6 +172,7 @@ def ask(request: HttpRequest, slug: str, code: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_votes
 def upvote(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
     conference = _conference(slug)
     if request.method != "POST":
