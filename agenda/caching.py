@@ -77,16 +77,26 @@ MISSING = "missing"
 PRIVATE_COOKIES = (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
 
 
-def _release() -> str:
+def _sources() -> list[Path]:
+    """What renders a cached page besides its data. Every template, not only the agenda's:
+    the pages extend the base template and include other apps' parts (the session page
+    shows its voting results), each drawn with its app's template tags."""
     package = Path(__file__).resolve().parent
-    sources = [
-        *package.glob("**/*.py"),
-        *(settings.BASE_DIR / "templates" / "agenda").glob("**/*.html"),
-        *(settings.BASE_DIR / "conference" / "formats").glob("**/*.py"),
-        *(path for directory in settings.LOCALE_PATHS for path in Path(directory).glob("**/*.mo")),
-    ]
+    templates = (Path(directory) for engine in settings.TEMPLATES for directory in engine["DIRS"])
+    return sorted(
+        {
+            *package.glob("**/*.py"),
+            *(path for directory in templates for path in directory.glob("**/*") if path.is_file()),
+            *settings.BASE_DIR.glob("*/templatetags/*.py"),
+            *(settings.BASE_DIR / "conference" / "formats").glob("**/*.py"),
+            *(path for directory in settings.LOCALE_PATHS for path in Path(directory).glob("**/*.mo")),
+        }
+    )
+
+
+def _release() -> str:
     digest = hashlib.sha256()
-    for path in sorted(sources):
+    for path in _sources():
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

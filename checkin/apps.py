@@ -10,3 +10,10 @@ class CheckinConfig(AppConfig):
         # Web processes hand badge parts to their task by its name (checkin.services); the task
         # must be in Celery's registry there too, not only in workers, which discover it.
         from checkin import tasks  # noqa: F401
+        from checkin.dashboard import figures
+        from checkin.exports import CHECK_INS, check_ins_cell
+        from registration.dashboard import register_panel
+        from registration.exports import register_column
+
+        register_column(CHECK_INS, value=check_ins_cell)
+        register_panel("check-in", title=_("Check-in"), render=figures)

@@ -192,6 +192,11 @@ ACCOUNT_RATE_LIMITS = {
     "meetings": "30/m/user,120/m/ip",
     # Reports of accessibility problems, which land in the organisers' inbox.
     "accessibility_report": "5/10m/ip,20/d/ip",
+    # Votes and upvotes, and questions from the room, per person (voting.identity.rate_key).
+    # A whole venue may share one address behind its Wi-Fi: the address limits only stop a
+    # flood from one machine.
+    "voting_vote": "30/m/key,1000/m/ip",
+    "voting_question": "5/m/key,30/h/key,300/m/ip",
 }
 # The client address for those limits: behind N proxies of ours, the N-th address from the
 # right of X-Forwarded-For. 0 (direct) ignores the header, which anyone can forge.

@@ -249,8 +249,8 @@ class RegistrationAdmin(admin.ModelAdmin):
             conference,
             ExportRecord.Kind.SELECTION,
             "selection",
-            exports.ATTENDEE_COLUMNS,
-            exports.registration_values(selected, exports.ATTENDEE_COLUMNS),
+            exports.attendee_columns(),
+            exports.registration_values(selected, exports.attendee_columns()),
             {},
         )
         return exports.export_response(export, user=request.user, dialect=exports.Dialect.EXCEL)

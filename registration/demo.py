@@ -17,6 +17,8 @@ from registration.models import Booking, Registration, RegistrationChange, User
 
 ORGANISER_EMAIL = "organiser@example.org"
 STAFF_EMAIL = "staff@example.org"
+# Checks people in at the upcoming edition's door: a member of its check-in team (checkin.demo).
+CHECKIN_EMAIL = "checkin@example.org"
 BENCH_EMAIL = "bench-{:06d}@example.org"
 BATCH_SIZE = 5000
 # Share of a bookable bench session's seats that its bookings fill.
@@ -26,8 +28,9 @@ COUNTRIES = ["ES", "FR", "DE", "IT", "PL", "BE", "NL", "PT", "SE", "FI", "AT", "
 
 
 def seed_demo_accounts(*, password: str, keep_passwords: bool) -> list[tuple[User, bool]]:
-    """Create or update the organiser (superuser) and staff (may export) accounts, with a
-    verified email address so that they can also log in on the site.
+    """Create or update the organiser (superuser), staff (may export) and check-in (neither
+    staff nor superuser: its team lets it in) accounts, with a verified email address so that
+    they can also log in on the site.
 
     New accounts get `password`; existing ones too unless `keep_passwords`, so that a run
     without a chosen password changes nothing. Returns each account and whether it got it.
@@ -35,15 +38,20 @@ def seed_demo_accounts(*, password: str, keep_passwords: bool) -> list[tuple[Use
     export = Permission.objects.get(content_type__app_label="registration", codename="export_registration")
     accounts = []
     with transaction.atomic():
-        for email, is_superuser in ((ORGANISER_EMAIL, True), (STAFF_EMAIL, False)):
+        for email, is_staff, is_superuser in (
+            (ORGANISER_EMAIL, True, True),
+            (STAFF_EMAIL, True, False),
+            (CHECKIN_EMAIL, False, False),
+        ):
             user, created = User.objects.get_or_create(email=email)
-            user.is_staff = user.is_active = True
+            user.is_active = True
+            user.is_staff = is_staff
             user.is_superuser = is_superuser
             password_set = created or not keep_passwords
             if password_set:
                 user.set_password(password)
             user.save()
-            if not is_superuser:
+            if email == STAFF_EMAIL:
                 user.user_permissions.add(export)
             EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             accounts.append((user, password_set))

@@ -129,6 +129,37 @@ ATTENDEE_COLUMNS = (
     Column("language", _("Language"), kind="language"),
 )
 
+
+@dataclass(frozen=True)
+class AddedColumn:
+    """A column another app adds at the end of the attendee list: `value()` gives the database
+    expression of a registration's cell (OuterRef("pk") is the registration), so the list
+    stays one streamed query."""
+
+    column: Column
+    value: Callable[[], Any]
+
+
+_added: dict[str, AddedColumn] = {}
+
+
+def register_column(column: Column, *, value: Callable[[], Any]) -> None:
+    """Add `column` after the attendee list's own, in the order of registering; once per key.
+
+    Apps that know more about a registration than registration does (check-in) call this in
+    their AppConfig.ready(): registration imports none of them."""
+    if column.key in _added and _added[column.key] != AddedColumn(column, value):
+        raise ValueError(f"An export column with the key {column.key!r} is registered already.")
+    if any(own.key == column.key for own in ATTENDEE_COLUMNS):
+        raise ValueError(f"{column.key!r} is a column of the attendee list already.")
+    _added[column.key] = AddedColumn(column, value)
+
+
+def attendee_columns() -> tuple[Column, ...]:
+    """The attendee list's columns: its own, then those other apps added."""
+    return ATTENDEE_COLUMNS + tuple(added.column for added in _added.values())
+
+
 CHECK_IN_COLUMNS = (
     FAMILY_NAME,
     GIVEN_NAME,
@@ -200,6 +231,7 @@ def registration_values(queryset: QuerySet[Registration], columns: tuple[Column,
         "registered_at": F("created_at"),
         "checked_in": Value(""),
     }
+    computed |= {key: added.value() for key, added in _added.items()}
     return _values(queryset, columns, computed)
 
 
@@ -269,7 +301,7 @@ def _keep(columns: tuple[Column, ...], omit: list[str]) -> tuple[Column, ...]:
 
 def attendee_list(conference: Conference, *, filters: dict, omit: list[str]) -> AttendeeList:
     """Registrations of any status matching the filters, by registration number."""
-    columns = _keep(ATTENDEE_COLUMNS, omit)
+    columns = _keep(attendee_columns(), omit)
     rows = registration_values(filter_registrations(conference, filters).order_by("number"), columns)
     return AttendeeList(conference, ExportRecord.Kind.ATTENDEES, "attendees", columns, rows, describe_filters(filters))
 

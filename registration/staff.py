@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from agenda.models import Conference, Session
 from registration import charts, exports, selectors
+from registration.dashboard import panels
 from registration.exports import EXPORT_PERMISSION
 from registration.forms import AttendeeExportForm, ExportOptionsForm
 from registration.models import Registration
@@ -65,6 +66,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "days_width": max(len(days), 1) * charts.DAY_WIDTH,
         "attendee_form": AttendeeExportForm(conference=conference),
         "lists_form": ExportOptionsForm(auto_id="lists_%s"),
+        "panels": panels(conference),
     }
     return render(request, "registration/staff_dashboard.html", context)
 

@@ -74,3 +74,15 @@ def remember_guest(request, session: Session) -> None:
     if session.pk not in guest["sessions"]:
         guest["sessions"] = [*guest["sessions"], session.pk]
     request.session[GUEST_SESSION_KEY] = guest
+
+
+def rate_key(request) -> str:
+    """Who a vote or a question counts against in the rate limits (conference.ratelimit):
+    the account, else the guest's identity, else the browser's session (such a request is
+    refused anyway, but counted)."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    guest = request.session.get(GUEST_SESSION_KEY)
+    if guest:
+        return f"guest:{guest['token']}"
+    return f"session:{request.session.session_key or ''}"

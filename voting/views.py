@@ -10,6 +10,7 @@ Moderator, screen and export: team members with "run voting" (accounts.teams), a
 
 import csv
 import hashlib
+import re
 
 import segno
 from django.contrib import messages
@@ -29,14 +30,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.teams import user_can
 from agenda.models import Conference, Session
+from conference.ratelimit import limit_posts
 from registration.exports import neutralise
 from voting import selectors, services
 from voting.exceptions import AlreadyVoted, NotAllowed, PollNotOpen, VotingError
 from voting.forms import JoinForm, QuestionForm, VoteForm
-from voting.identity import remember_guest, voter_for
+from voting.identity import rate_key, remember_guest, voter_for
 from voting.models import Poll, Question, SessionVoting
 
 PERMISSION = "can_run_voting"
+# Per person, whether attendee or guest (settings.ACCOUNT_RATE_LIMITS).
+limit_votes = limit_posts("voting_vote", key=rate_key)
+limit_questions = limit_posts("voting_question", key=rate_key)
 
 
 def _conference(slug: str) -> Conference:
@@ -122,6 +127,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_votes
 def cast(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
     conference = _conference(slug)
     if request.method != "POST":
@@ -144,6 +150,7 @@ def cast(request: HttpRequest, slug: str, poll_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_questions
 def ask(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     conference = _conference(slug)
     if request.method != "POST":
@@ -166,6 +173,7 @@ def ask(request: HttpRequest, slug: str, code: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@limit_votes
 def upvote(request: HttpRequest, slug: str, question_id: int) -> HttpResponse:
     conference = _conference(slug)
     if request.method != "POST":
@@ -213,15 +221,40 @@ def moderate(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     overall = selectors.results_of([poll for poll in polls if poll.state != Poll.State.DRAFT])
     splits = [selectors.breakdowns_of(overall, dimension) for dimension in selectors.DIMENSIONS]
     reports = [(results, [split[pk] for split in splits]) for pk, results in overall.items()]
+    lists = render_to_string(
+        "voting/includes/moderate_lists.html",
+        {
+            "polls": polls,
+            "reports": reports,
+            "questions": list(Question.objects.filter(session=session).with_upvotes()),
+        },
+        request=request,
+    )
+    version = _lists_version(lists)
+    if request.method == "GET" and request.GET.get("part") == "lists":
+        # What static/js/moderate.js fetches: the lists alone, so that no pending message is
+        # taken from the page, and a 304 while nothing moved.
+        response = get_conditional_response(request, etag=version) or HttpResponse(lists)
+        response["ETag"] = version
+        patch_cache_control(response, no_cache=True, private=True)
+        return response
     context = {
         "conference": session.conference,
         "session": session,
-        "polls": polls,
-        "reports": reports,
         "settings": selectors.session_voting(session),
-        "questions": list(Question.objects.filter(session=session).with_upvotes()),
+        "lists": lists,
+        "lists_version": version,
     }
     return render(request, "voting/moderate.html", context, status=status)
+
+
+CSRF_FIELD = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">')
+
+
+def _lists_version(lists: str) -> str:
+    """The ETag of what the moderator's lists show: their HTML without the CSRF tokens, which
+    are masked afresh at every render."""
+    return quote_etag(hashlib.sha256(CSRF_FIELD.sub("", lists).encode()).hexdigest()[:20])
 
 
 def _moderate(request: HttpRequest, session: Session) -> int | None:

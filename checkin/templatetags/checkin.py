@@ -1,6 +1,6 @@
 """What other apps' pages show of the check-in, without those apps importing it: the
 ticket and certificate links on the attendee's page and the ticket's address in their
-emails, the figures on the staff dashboard."""
+emails. (The staff dashboard's figures come through registration.dashboard: checkin.dashboard.)"""
 
 from django import template
 from django.conf import settings
@@ -30,9 +30,3 @@ def checkin_links(context, registration: Registration) -> dict:
 def ticket_url(registration: Registration) -> str:
     """The full address of the attendee's ticket page, for their emails."""
     return settings.SITE_URL + reverse("checkin:ticket", kwargs={"slug": registration.conference.slug})
-
-
-@register.inclusion_tag("checkin/includes/dashboard_figures.html")
-def checkin_figures(conference) -> dict:
-    """Checked in and not (yet) checked in at each door, in a fixed number of queries."""
-    return {"conference": conference, "figures": selectors.door_figures(conference)}

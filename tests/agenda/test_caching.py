@@ -2,6 +2,7 @@
 it carries, and when it must not be served."""
 
 import datetime as dt
+import shutil
 import time
 
 import pytest
@@ -228,3 +229,27 @@ def test_a_worker_keeps_answers_in_memory_up_to_a_bound():
     assert recent.get("first") is None
     assert recent.get("second") is half
     assert recent.size == len(half.content)
+
+
+def test_the_release_digest_covers_every_template_and_template_tag_a_cached_page_renders():
+    sources = {path.relative_to(settings.BASE_DIR).as_posix() for path in caching._sources()}
+
+    assert {
+        "templates/base.html",
+        "templates/agenda/session_detail.html",
+        "templates/voting/includes/session_voting.html",
+        "voting/templatetags/voting.py",
+        "agenda/templatetags/agenda.py",
+    } <= sources
+
+
+def test_a_changed_voting_include_changes_the_release(settings, tmp_path):
+    templates = tmp_path / "templates"
+    shutil.copytree(settings.BASE_DIR / "templates", templates)
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [templates]}]
+    before = caching._release()
+
+    include = templates / "voting" / "includes" / "session_voting.html"
+    include.write_text(include.read_text() + "\n{# another look #}\n")
+
+    assert caching._release() != before

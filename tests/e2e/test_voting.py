@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import axe_violations, log_in
 from tests.factories import OrganiserFactory, RegistrationFactory, SessionFactory, VerifiedUserFactory
-from tests.voting.factories import PollFactory
+from tests.voting.factories import PollFactory, attendee_voter
 from voting import services
 from voting.models import Poll, Vote
 
@@ -128,3 +128,18 @@ def test_the_voter_moderator_and_screen_pages_pass_axe(axe_page, live_server, ro
         ".map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"
     )
     assert axe_page.evaluate("document.documentElement.scrollWidth <= 320"), wide
+
+
+def test_the_moderator_page_shows_a_new_question_by_itself(page, live_server, room):
+    session, poll, _attendees = room
+    services.open_poll(poll)
+    services.set_questions(session, enabled=True)
+    log_in(page, OrganiserFactory(), live_server.url)
+    page.goto(f"{live_server.url}/{session.conference.slug}/vote/{session.code}/moderate/")
+    questions = page.locator(".question-list")
+    expect(questions).to_contain_text("No questions yet.")
+
+    services.ask_question(session, voter=attendee_voter(session.conference), text="Who funds the pilots?")
+
+    expect(questions).to_contain_text("Who funds the pilots?", timeout=10_000)
+    expect(page.locator("#moderate-updated")).to_have_text("The polls and questions were updated.")

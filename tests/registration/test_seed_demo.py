@@ -133,6 +133,7 @@ def test_seed_demo_gives_the_demo_accounts_the_chosen_password(monkeypatch):
     assert set(EmailAddress.objects.filter(verified=True, primary=True).values_list("email", flat=True)) == {
         "organiser@example.org",
         "staff@example.org",
+        "checkin@example.org",
     }
     assert "organiser@example.org  password: Veles-e-Vents-2017" in output
 

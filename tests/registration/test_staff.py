@@ -179,8 +179,9 @@ def test_dashboard_takes_the_same_queries_for_1_and_50_attendees(client, confere
     client.force_login(StaffFactory(can_export=True))
 
     # user, permissions (2), conference, by status, pre-events, countries, types, days,
-    # the pre-event choices of the export form, and the check-in figures (4)
-    with django_assert_num_queries(14):
+    # the pre-event choices of the export form, the check-in figures (4) and the closed
+    # polls (1; their answers, when there are some: tests/voting/test_dashboard.py)
+    with django_assert_num_queries(15):
         response = client.get(dashboard_url(conference))
 
     assert f"{count} registration" in section(response.content.decode(), "statuses")

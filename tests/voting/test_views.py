@@ -467,3 +467,38 @@ def test_the_moderator_page_and_export_take_the_same_queries_however_many_polls(
         client.get(reverse("voting:moderate", kwargs={"slug": slug, "code": code}))
     with django_assert_num_queries(13 if polls == 4 else 11):
         client.get(reverse("voting:results_csv", kwargs={"slug": slug, "code": code}))
+
+
+def test_the_moderator_lists_alone_answer_304_until_a_question_moves_them(client, poll):
+    moderator(client, poll.session.conference)
+    services.set_questions(poll.session, enabled=True)
+    lists = moderate_url(poll) + "?part=lists"
+    page = client.get(moderate_url(poll))
+    first = client.get(lists)
+
+    unchanged = client.get(lists, HTTP_IF_NONE_MATCH=first["ETag"])
+    services.ask_question(poll.session, voter=attendee_voter(poll.session.conference), text="Who funds the pilots?")
+    moved = client.get(lists, HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert f'data-version="{first["ETag"]}"' in page.content.decode().replace("&quot;", '"')
+    assert "<html" not in first.content.decode()
+    assert poll.question in first.content.decode()
+    assert unchanged.status_code == 304
+    assert moved.status_code == 200
+    assert "Who funds the pilots?" in moved.content.decode()
+    assert moved["ETag"] != first["ETag"]
+
+
+def test_fetching_the_lists_leaves_a_pending_message_for_the_page(client, poll):
+    moderator(client, poll.session.conference)
+    client.post(moderate_url(poll), {"action": "close", "poll": poll.pk})
+
+    client.get(moderate_url(poll) + "?part=lists")
+
+    assert "Done." in client.get(moderate_url(poll)).content.decode()
+
+
+def test_the_moderator_lists_are_refused_to_anyone_else(client, poll):
+    client.force_login(VerifiedUserFactory())
+
+    assert client.get(moderate_url(poll) + "?part=lists").status_code == 403

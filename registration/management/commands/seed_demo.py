@@ -45,6 +45,8 @@ class Command(BaseCommand):
         for user, password_set in demo.seed_demo_accounts(password=password, keep_passwords=not chosen_password):
             shown = password if password_set else "unchanged (set DEMO_PASSWORD to choose one)"
             self.stdout.write(f"Demo login: {user.email}  password: {shown}")
+        # After the accounts: the check-in team's member is one of them.
+        call_command("seed_checkin", stdout=self.stdout)
 
         if bench_sessions is not None:
             started = time.monotonic()
