@@ -249,13 +249,8 @@ def send_email(email_id: int) -> None:
 
 
 def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
-    """The message to send; an email written at send time is written now, in its language,
-    onto `email` (not saved: see _finish)."""
-    if email.context is not None:
-        with translation.override(email.language):
-            written = rendering.render(email)
-        email.subject, email.body_text, email.body_html = written.subject, written.body_text, written.body_html
-        email.attachments = written.attachments
+    """The message to send; an email written at send time is written now (see write)."""
+    write(email)
     headers = {
         # The same on every attempt, so a copy sent twice is recognisably one message.
         "Message-ID": email.message_id,
@@ -277,6 +272,18 @@ def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None =
     for attachment in email.attachments:
         message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     return message
+
+
+def write(email: OutgoingEmail) -> OutgoingEmail:
+    """Give an email written at send time its subject, bodies and attachments, written by
+    its kind's renderer in its language, on the instance (saving is the sender's: see
+    _finish); an email written when queued is returned as it is. May raise NothingToSend."""
+    if email.context is not None:
+        with translation.override(email.language):
+            written = rendering.render(email)
+        email.subject, email.body_text, email.body_html = written.subject, written.body_text, written.body_html
+        email.attachments = written.attachments
+    return email
 
 
 def retry_delay(attempts: int) -> float:

@@ -317,7 +317,7 @@ def test_queue_email_without_a_broker_sends_in_process(mailoutbox, django_captur
 
 
 def test_queue_rendered_email_of_an_unknown_kind_is_refused():
-    with pytest.raises(ValueError, match="No renderer is registered for mystery emails."):
+    with pytest.raises(ValueError, match="No renderer is registered for mystery emails"):
         emails.queue_rendered_email(to="ela@example.pl", kind="mystery", context={}, language="en")
 
     assert not OutgoingEmail.objects.exists()
