@@ -335,3 +335,19 @@ def test_erase_emails_erases_the_context_of_emails_written_at_send_time():
     kept.refresh_from_db()
     assert (email.context, email.to, email.status) == ({}, "", OutgoingEmail.Status.FAILED)
     assert kept.context is None
+
+
+def test_resend_email_written_at_send_time_is_written_anew(mailoutbox):
+    email = emails.queue_rendered_email(
+        to="ela@example.pl", kind="account_unknown_account", context={"signup_url": "https://x.eu/s/"}, language="pl"
+    )
+    emails.send_email(email.pk)
+
+    copy = resend_email(OutgoingEmail.objects.get(pk=email.pk))
+    emails.send_email(copy.pk)
+
+    copy.refresh_from_db()
+    assert (copy.context, copy.language, copy.status) == (email.context, "pl", OutgoingEmail.Status.SENT)
+    assert copy.message_id != email.message_id
+    assert [message.subject for message in mailoutbox] == [copy.subject, copy.subject]
+    assert copy.subject
