@@ -209,7 +209,7 @@ def count(conference, pre_event) -> dict[str, int]:
             status=Booking.Status.WAITLISTED, registration__status=Registration.Status.CONFIRMED
         ).count(),
         "choices_held": bookings.exclude(registration__status=Registration.Status.CONFIRMED).count(),
-        "emails": OutgoingEmail.objects.filter(registration__conference=conference).count(),
+        "emails": OutgoingEmail.objects.filter(conference=conference).count(),
     }
 
 

@@ -6,6 +6,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from outbox import rendering
 from outbox.emails import resend_email
 from outbox.models import OutgoingEmail
 
@@ -35,7 +36,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         "language",
         "message_id",
         "attachment_names",
-        "body_text",
+        "message_text",
     ]
     fieldsets = [
         (None, {"fields": ["to", "reply_to", "subject", "kind", "language", "conference"]}),
@@ -53,7 +54,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Message"), {"fields": ["message_id", "attachment_names", "body_text"]}),
+        (_("Message"), {"fields": ["message_id", "attachment_names", "message_text"]}),
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -66,6 +67,14 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     @admin.display(description=_("last error"))
     def short_error(self, email: OutgoingEmail) -> str:
         return Truncator(email.last_error).chars(80)
+
+    @admin.display(description=_("text"))
+    def message_text(self, email: OutgoingEmail) -> str:
+        if rendering.is_confidential(email.kind):
+            return _("Not shown: an account email can hold a link that gives access to the account.")
+        if email.context is not None and not email.body_text:
+            return _("Written when it is sent.")
+        return email.body_text
 
     @admin.display(description=_("attachments"))
     def attachment_names(self, email: OutgoingEmail) -> str:

@@ -1,5 +1,5 @@
-"""The outbox: every email is a row first, rendered and saved in the transaction of the
-change it reports, and a Celery task delivers it after commit. Nothing is lost when Redis
+"""The outbox: every email is a row first, saved in the transaction of the change it
+reports, and a Celery task delivers it after commit. Nothing is lost when Redis
 or the SMTP server is down: transient failures are retried with growing delays, and the
 periodic sweep hands back to the workers whatever the broker lost or a dead worker left.
 
@@ -22,10 +22,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models import Case, F, JSONField, Q, TextField, Value, When
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from outbox import rendering
 from outbox.models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,10 @@ def queue_email(
     reply_to: str = "",
     dedup_key: str | None = None,
 ) -> OutgoingEmail | None:
-    """Save an email in the current transaction and hand it to the workers once that commits.
+    """Save an email written now, in the current transaction, and hand it to the workers
+    once that commits. Use it for an email written by hand or once for many (a message to
+    attendees, a report to the organisers); an email written for one occasion from the
+    database's rows, or one holding a link that grants access, is queue_rendered_email's.
 
     Call it inside the transaction of the change the email reports, so that the email
     exists if and only if the change does. With `dedup_key`, an email already saved under
@@ -89,24 +93,59 @@ def queue_email(
     so this holds between concurrent transactions too). `conference` is the conference
     the email is about, if any: its organisers see the email.
     """
-    email = OutgoingEmail(
-        to=to,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        kind=kind,
-        language=language,
-        conference=conference,
-        attachments=attachments or [],
-        reply_to=reply_to,
-        dedup_key=dedup_key,
-        message_id=_make_message_id(),
+    return _save(
+        OutgoingEmail(
+            to=to,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            kind=kind,
+            language=language,
+            conference=conference,
+            attachments=attachments or [],
+            reply_to=reply_to,
+            dedup_key=dedup_key,
+        )
     )
+
+
+def queue_rendered_email(
+    *,
+    to: str,
+    kind: str,
+    context: dict,
+    language: str,
+    conference=None,
+    reply_to: str = "",
+    dedup_key: str | None = None,
+) -> OutgoingEmail | None:
+    """Save an email that the renderer registered for `kind` (outbox.rendering) writes when
+    it is sent, from `context` (JSON: ids and small values, never a secret); otherwise as
+    queue_email. Use it for the emails an app sends about its rows (kept out of the
+    writing transaction, which stays short) and for any email with a link that grants
+    access (only what makes the link is stored)."""
+    if not rendering.is_registered(kind):
+        raise ValueError(f"No renderer is registered for {kind} emails.")
+    return _save(
+        OutgoingEmail(
+            to=to,
+            kind=kind,
+            context=context,
+            language=language,
+            conference=conference,
+            reply_to=reply_to,
+            dedup_key=dedup_key,
+        )
+    )
+
+
+def _save(email: OutgoingEmail) -> OutgoingEmail | None:
+    email.message_id = _make_message_id()
     try:
         with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's transaction usable
             email.save(force_insert=True)
     except IntegrityError:
-        if dedup_key and OutgoingEmail.objects.filter(dedup_key=dedup_key).exists():
+        if email.dedup_key and OutgoingEmail.objects.filter(dedup_key=email.dedup_key).exists():
             return None
         raise
     transaction.on_commit(lambda: enqueue_delivery(email.pk))
@@ -114,18 +153,29 @@ def queue_email(
 
 
 def resend_email(email: OutgoingEmail) -> OutgoingEmail:
-    """Queue a copy of a sent or failed email, with a Message-ID of its own; the original stays as it was."""
-    copy = queue_email(
-        to=email.to,
-        subject=email.subject,
-        body_text=email.body_text,
-        body_html=email.body_html,
-        kind=email.kind,
-        language=email.language,
-        conference=email.conference,
-        attachments=email.attachments,
-        reply_to=email.reply_to,
-    )
+    """Queue a copy of a sent or failed email, with a Message-ID of its own; the original stays
+    as it was. An email written at send time is written anew (a fresh link, today's facts)."""
+    if email.context is not None:
+        copy = queue_rendered_email(
+            to=email.to,
+            kind=email.kind,
+            context=email.context,
+            language=email.language,
+            conference=email.conference,
+            reply_to=email.reply_to,
+        )
+    else:
+        copy = queue_email(
+            to=email.to,
+            subject=email.subject,
+            body_text=email.body_text,
+            body_html=email.body_html,
+            kind=email.kind,
+            language=email.language,
+            conference=email.conference,
+            attachments=email.attachments,
+            reply_to=email.reply_to,
+        )
     assert copy is not None  # no dedup key, so always queued
     return copy
 
@@ -182,6 +232,8 @@ def send_email(email_id: int) -> None:
 
     try:
         build_message(email, connection=_smtp_connection()).send()
+    except rendering.NothingToSend as exc:
+        _finish(email, OutgoingEmail.Status.FAILED, error=f"Not sent: {exc}")
     except DELIVERY_ERRORS as exc:
         _close_smtp_connection()
         if _is_permanent(exc):
@@ -197,6 +249,8 @@ def send_email(email_id: int) -> None:
 
 
 def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
+    """The message to send; an email written at send time is written now (see write)."""
+    write(email)
     headers = {
         # The same on every attempt, so a copy sent twice is recognisably one message.
         "Message-ID": email.message_id,
@@ -218,6 +272,18 @@ def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None =
     for attachment in email.attachments:
         message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     return message
+
+
+def write(email: OutgoingEmail) -> OutgoingEmail:
+    """Give an email written at send time its subject, bodies and attachments, written by
+    its kind's renderer in its language, on the instance (saving is the sender's: see
+    _finish); an email written when queued is returned as it is. May raise NothingToSend."""
+    if email.context is not None:
+        with translation.override(email.language):
+            written = rendering.render(email)
+        email.subject, email.body_text, email.body_html = written.subject, written.body_text, written.body_html
+        email.attachments = written.attachments
+    return email
 
 
 def retry_delay(attempts: int) -> float:
@@ -340,6 +406,12 @@ def _finish(email: OutgoingEmail, status: str, *, error: str = "") -> None:
     if status == OutgoingEmail.Status.SENT:
         email.sent_at = timezone.now()
         fields.append("sent_at")
+        if email.context is not None:
+            # What was sent, for the admin and the own-data download; a confidential
+            # email's bodies hold a link to an account and are never kept.
+            fields.append("subject")
+            if not rendering.is_confidential(email.kind):
+                fields += ["body_text", "body_html", "attachments"]
     email.save(update_fields=fields)
 
 
@@ -373,6 +445,7 @@ def erase_emails(addresses: set[str]) -> int:
         body_text="",
         body_html="",
         attachments=[],
+        context=Case(When(context__isnull=True, then=None), default=Value({}, output_field=JSONField())),
     )
 
 

@@ -6,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class OutgoingEmail(models.Model):
-    """One email to send. Written, fully rendered, in the transaction of the change it reports;
-    a task delivers it (outbox.emails)."""
+    """One email to send, saved in the transaction of the change it reports; a task delivers
+    it (outbox.emails). Either written in full when queued, or (with a `context`) written
+    by its kind's renderer when it is sent (outbox.rendering)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -27,11 +28,16 @@ class OutgoingEmail(models.Model):
     kind = models.CharField(_("kind"), max_length=40)
     to = models.EmailField(_("to"))
     reply_to = models.EmailField(_("reply to"), blank=True)
-    subject = models.CharField(_("subject"), max_length=300)
-    body_text = models.TextField(_("text"))
+    # Blank until sent for an email written at send time; its bodies stay blank for good
+    # when its kind is confidential (a link that grants access to an account).
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body_text = models.TextField(_("text"), blank=True)
     body_html = models.TextField(_("HTML"), blank=True)
     # [{"filename": ..., "content": ..., "mimetype": ...}], text content only (calendar files).
     attachments = models.JSONField(_("attachments"), default=list, blank=True)
+    # What the kind's renderer needs to write the email at send time (ids, never secrets);
+    # None for an email written when it was queued.
+    context = models.JSONField(null=True, blank=True, editable=False)
     language = models.CharField(_("language"), max_length=10, default=settings.LANGUAGE_CODE)
     message_id = models.CharField(_("Message-ID"), max_length=200, unique=True)
     # Makes an email that must go out once per occasion (a reminder) idempotent.

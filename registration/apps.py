@@ -9,7 +9,11 @@ class RegistrationConfig(AppConfig):
     def ready(self) -> None:
         from accounts import personal_data
         from agenda import events, seats
+        from outbox import rendering
         from registration import notifications, selectors, services
+
+        # The emails to attendees are written when they are sent.
+        rendering.register(notifications.KINDS, notifications.render_email)
 
         # Deleting an account erases its registrations; the own-data download lists them.
         personal_data.register("registrations", export=selectors.registrations_data, erase=services.erase_registrations)

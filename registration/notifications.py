@@ -1,8 +1,11 @@
 """The emails that tell attendees what happened to their registration.
 
-Each is rendered in the attendee's language and the conference's time zone inside the
-transaction of the change, and saved to the outbox (outbox.emails), so it is sent
-if and only if the change commits, and says what was true when it did.
+Each is saved to the outbox (outbox.emails) inside the transaction of the change, so it
+is sent if and only if the change commits; the row holds only the registration and the
+few facts of the moment (a waiting-list position, a reason, a previous start), and
+render_email writes it, in the attendee's language and the conference's time zone, when
+it is sent: rendering texts and calendars while the registration's locks are held would
+keep every other registration waiting.
 """
 
 import datetime
@@ -12,13 +15,14 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from agenda.calendar import build_calendar
 from agenda.models import Conference, Session
-from outbox.emails import compose, queue_email
+from outbox.emails import compose, queue_rendered_email
 from outbox.models import OutgoingEmail
+from outbox.rendering import NothingToSend, RenderedEmail
 from registration.models import Booking, Registration
 
 KINDS = (
@@ -44,7 +48,8 @@ def notify(
     registration: Registration, kind: str, *, extra_context: dict | None = None, dedup_key: str | None = None
 ) -> OutgoingEmail | None:
     """Queue the `kind` email to a registration's attendee; call it inside the transaction of
-    the change it reports. Reads the registration's confirmed bookings; takes no lock.
+    the change it reports. Takes no lock and writes one small row; the email is written
+    when it is sent (render_email), so it lists the bookings confirmed by then.
 
     Extra context by kind: waitlisted needs `position`; rejected takes a `reason`;
     promoted takes the `session` whose seat was given (without it, the promotion is to a
@@ -59,6 +64,35 @@ def notify(
     user = registration.user
     if user is None:
         return None
+    context = {"registration_id": registration.pk}
+    for name, value in (extra_context or {}).items():
+        if isinstance(value, Session):
+            context[f"{name}_id"] = value.pk
+        elif isinstance(value, list | tuple | set) and all(isinstance(item, Session) for item in value) and value:
+            context[f"{name}_ids"] = [session.pk for session in value]
+        elif isinstance(value, datetime.datetime):
+            context[name] = value.isoformat()
+        else:
+            context[name] = value
+    return queue_rendered_email(
+        to=user.email,
+        kind=kind,
+        context=context,
+        language=registration.language,
+        conference=registration.conference,
+        reply_to=registration.conference.contact_email,
+        dedup_key=dedup_key,
+    )
+
+
+def render_email(email: OutgoingEmail) -> RenderedEmail:
+    """Write a notify() email at send time (outbox.rendering), in the conference's time zone,
+    from the registration, its confirmed bookings and the context saved with it."""
+    registration = (
+        Registration.objects.select_related("user", "conference").filter(pk=email.context["registration_id"]).first()
+    )
+    if registration is None or registration.user is None:
+        raise NothingToSend("the account was deleted.")
     conference = registration.conference
     sessions = [
         booking.session
@@ -66,15 +100,23 @@ def notify(
             "session__room", "session__conference"
         )
     ]
-    context = {
-        "registration": registration,
-        "conference": conference,
-        "sessions": sessions,
-        **(extra_context or {}),
-    }
+    context = {"registration": registration, "conference": conference, "sessions": sessions}
+    for name, value in email.context.items():
+        if name == "session_id":
+            context["session"] = Session.objects.select_related("room", "conference").filter(pk=value).first()
+            if context["session"] is None:
+                raise NothingToSend("the session was deleted.")
+        elif name.endswith("_ids"):
+            by_id = Session.objects.select_related("room", "conference").in_bulk(value)
+            context[name.removesuffix("_ids")] = [by_id[pk] for pk in value if pk in by_id]
+        elif name == "previous_start":
+            context[name] = datetime.datetime.fromisoformat(value) if value else None
+        elif name != "registration_id":
+            context[name] = value
+    kind = email.kind
     my_registration_url = settings.SITE_URL + registration.get_absolute_url()
     prefix = f"emails/registration/{kind}"
-    with translation.override(registration.language), timezone.override(conference.tz):
+    with timezone.override(conference.tz):
         heading = _one_line(render_to_string(f"{prefix}_subject.txt", context))
         # Translators: the subject of every email about a conference, e.g. "Cluster Days 2026: See you on 3 March".
         subject = gettext("%(conference)s: %(subject)s") % {"conference": conference.name, "subject": heading}
@@ -85,18 +127,7 @@ def notify(
             my_registration_url=my_registration_url,
         )
     attachments = [_calendar_attachment(conference, sessions)] if kind in CALENDAR_KINDS else []
-    return queue_email(
-        to=user.email,
-        subject=_one_line(subject),
-        body_text=body_text,
-        body_html=body_html,
-        kind=kind,
-        language=registration.language,
-        conference=conference,
-        attachments=attachments,
-        reply_to=conference.contact_email,
-        dedup_key=dedup_key,
-    )
+    return RenderedEmail(_one_line(subject), body_text, body_html, attachments)
 
 
 def notify_session_change(*, session: Session, changes: dict) -> None:

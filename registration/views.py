@@ -58,17 +58,23 @@ rate_limited = limit_posts("registration")
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest, slug: str) -> HttpResponse:
     conference = _conference(slug)
-    current = selectors.registration_for(request.user, conference)
-    if current is not None and current.status in Registration.LIVE_STATUSES:
-        if request.method == "POST":
-            return _already_registered(request, current)
-        messages.info(request, _("You are already registered; here is your registration."))
-        return redirect("registration:mine", slug=conference.slug)
     state = conference.registration_state
+    # A POST is checked once, under the service's lock (AlreadyRegistered); looking first
+    # as well would cost every registration of a burst another query.
+    if request.method == "GET" or not state.is_open:
+        current = selectors.registration_for(request.user, conference)
+        if current is not None and current.status in Registration.LIVE_STATUSES:
+            if request.method == "POST":
+                return _already_registered(request, current)
+            messages.info(request, _("You are already registered; here is your registration."))
+            return redirect("registration:mine", slug=conference.slug)
     if not state.is_open:
         return _closed(request, conference, state.message)
 
-    form = RegistrationForm(request.POST or None, conference=conference, initial=selectors.last_details(request.user))
+    if request.method == "POST":
+        form = RegistrationForm(request.POST, conference=conference)
+    else:
+        form = RegistrationForm(conference=conference, initial=selectors.last_details(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             services.register(

@@ -238,8 +238,10 @@ class CeleryWorker:
 
 
 @pytest.fixture
-def celery_worker(smtp_sink: SmtpSink, transactional_db) -> Iterator[CeleryWorker]:
-    worker = CeleryWorker(email_url=smtp_sink.url)
+def celery_worker(smtp_sink: SmtpSink, transactional_db, live_server) -> Iterator[CeleryWorker]:
+    # The worker writes emails' links when it sends them: to the site under test, as
+    # SITE_URL names the site in production.
+    worker = CeleryWorker(email_url=smtp_sink.url, env={"SITE_URL": live_server.url})
     worker.start()
     yield worker
     worker.stop()

@@ -4,6 +4,7 @@ from django.conf import settings
 from outbox.models import OutgoingEmail
 from registration import services as registration_services
 from registration.models import Registration
+from tests.emails import written
 from tests.factories import ConferenceFactory, VerifiedUserFactory, attendee_details
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def test_the_confirmation_email_links_to_the_ticket():
 
     ticket_url = f"{settings.SITE_URL}/{conference.slug}/my-registration/ticket/"
     assert waiting.status == Registration.Status.WAITLISTED
-    confirmation = OutgoingEmail.objects.get(to=confirmed.user.email)
+    confirmation = written(OutgoingEmail.objects.get(to=confirmed.user.email))
     assert f"Your ticket, with the QR code to show at the entrance: {ticket_url}" in confirmation.body_text
     assert f'href="{ticket_url}"' in confirmation.body_html
-    assert ticket_url not in OutgoingEmail.objects.get(to=waiting.user.email).body_text
+    assert ticket_url not in written(OutgoingEmail.objects.get(to=waiting.user.email)).body_text

@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from outbox.models import OutgoingEmail
 from registration.models import User
 from tests.conftest import database_url
+from tests.emails import written
 from tests.factories import PASSWORD, VerifiedUserFactory
 from tests.production import HTTPS, HttpClient, ProductionServer
 
@@ -136,7 +137,7 @@ def test_sign_up_never_redirects_to_another_site(client, next_url):
         {"email": email, "password1": PASSWORD, "password2": PASSWORD, "next": next_url},
         REMOTE_ADDR=address,
     )
-    confirmation = OutgoingEmail.objects.get(to=email, kind="account_email_confirmation_signup")
+    confirmation = written(OutgoingEmail.objects.get(to=email, kind="account_email_confirmation_signup"))
     confirm_path = re.search(r"https?://[^/\s]+(/\S+)", confirmation.body_text).group(1)
 
     confirmed = client.post(confirm_path, REMOTE_ADDR=address)

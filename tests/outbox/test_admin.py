@@ -98,3 +98,18 @@ def test_resend_action_copies_sent_and_failed_emails_only(admin_client):
     page = response.content.decode()
     assert "2 emails queued again." in page
     assert "1 email is still on its way and was left alone." in page
+
+
+def test_outbox_email_page_never_shows_an_account_email_body(admin_client):
+    # As stored before account emails were written at send time: the body held a reset link.
+    email = make_email(
+        1,
+        kind="account_password_reset_key",
+        status=OutgoingEmail.Status.SENT,
+        body_text="https://cluster.example.eu/accounts/password/reset/key/4-secret/",
+    )
+
+    page = admin_client.get(f"{CHANGELIST}{email.pk}/change/").content.decode()
+
+    assert "/accounts/password/reset/key/" not in page
+    assert "Not shown: an account email can hold a link that gives access to the account." in page

@@ -314,3 +314,40 @@ def test_queue_email_without_a_broker_sends_in_process(mailoutbox, django_captur
     assert [(message.to, message.subject) for message in mailoutbox] == [
         (["elzbieta@example.eu"], "Your place at GROW your REGIOn")
     ]
+
+
+def test_queue_rendered_email_of_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="No renderer is registered for mystery emails"):
+        emails.queue_rendered_email(to="ela@example.pl", kind="mystery", context={}, language="en")
+
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_erase_emails_erases_the_context_of_emails_written_at_send_time():
+    email = emails.queue_rendered_email(
+        to="ela@example.pl", kind="account_unknown_account", context={"ip": "192.0.2.7"}, language="en"
+    )
+    kept = make_email(to="other@example.org")
+
+    emails.erase_emails({"ela@example.pl"})
+
+    email.refresh_from_db()
+    kept.refresh_from_db()
+    assert (email.context, email.to, email.status) == ({}, "", OutgoingEmail.Status.FAILED)
+    assert kept.context is None
+
+
+def test_resend_email_written_at_send_time_is_written_anew(mailoutbox):
+    email = emails.queue_rendered_email(
+        to="ela@example.pl", kind="account_unknown_account", context={"signup_url": "https://x.eu/s/"}, language="pl"
+    )
+    emails.send_email(email.pk)
+
+    copy = resend_email(OutgoingEmail.objects.get(pk=email.pk))
+    emails.send_email(copy.pk)
+
+    copy.refresh_from_db()
+    assert (copy.context, copy.language, copy.status) == (email.context, "pl", OutgoingEmail.Status.SENT)
+    assert copy.message_id != email.message_id
+    assert [message.subject for message in mailoutbox] == [copy.subject, copy.subject]
+    assert copy.subject

@@ -10,6 +10,7 @@ from django.urls import reverse
 from outbox.models import OutgoingEmail
 from registration import selectors, services
 from registration.models import Booking, Registration, RegistrationChange
+from tests.emails import written
 from tests.factories import (
     BookingFactory,
     ConferenceFactory,
@@ -172,7 +173,10 @@ def test_reject_asks_for_a_reason_then_tells_each_attendee(client, organiser):
     for registration in registrations:
         registration.refresh_from_db()
         assert registration.status == Status.REJECTED
-        assert "cluster managers" in OutgoingEmail.objects.get(to=registration.user.email, kind="rejected").body_text
+        assert (
+            "cluster managers"
+            in written(OutgoingEmail.objects.get(to=registration.user.email, kind="rejected")).body_text
+        )
 
 
 def test_cancel_asks_first_then_cancels_and_promotes(client, organiser):
@@ -291,7 +295,7 @@ def test_resend_confirmation_action_renders_confirmation_anew(admin_client):
         follow=True,
     )
 
-    confirmation = OutgoingEmail.objects.get()
+    confirmation = written(OutgoingEmail.objects.get())
     assert (confirmation.to, confirmation.kind) == (registration.user.email, "confirmed")
     assert confirmation.subject == "Cluster Days: Your registration is confirmed"
     assert "1 confirmation queued." in response.content.decode()

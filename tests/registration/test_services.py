@@ -16,6 +16,7 @@ from registration.exceptions import (
     RegistrationUnavailable,
 )
 from registration.models import Booking, Registration, RegistrationChange
+from tests.emails import written
 from tests.factories import (
     ConferenceFactory,
     PreEventFactory,
@@ -43,7 +44,8 @@ def sign_up(conference, *, user=None, sessions=(), **details) -> Registration:
 
 
 def emails_to(user, kind: str) -> list[OutgoingEmail]:
-    return list(OutgoingEmail.objects.filter(to=user.email, kind=kind).order_by("pk"))
+    """The emails of `kind` to `user`, written as they will be sent."""
+    return [written(email) for email in OutgoingEmail.objects.filter(to=user.email, kind=kind).order_by("pk")]
 
 
 def bookings_of(registration) -> dict[str, str]:
