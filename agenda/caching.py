@@ -10,7 +10,10 @@ Pages cache the programme part of their content only. The layout around it shows
 logged in and carries a CSRF token, so it is rendered per request (cheaply); seats left
 move with every registration, so the cached HTML holds a marker where they go and each
 request fills them from one uncached aggregate query over the sessions the page shows
-(agenda.seats, which registration counts).
+(agenda.seats, which registration counts). Stars work the same way: the cached HTML holds a
+marker per session, filled per request with a button that the browser's script keeps for a
+visitor without an account (the same for every such visitor), or, for someone logged in, a
+form showing whether they starred it (one query over the sessions the page shows).
 
 Validators: exports have an ETag and a Last-Modified (the conference's `updated_at`,
 moved with each version). Pages have an ETag only, over everything they show (the cached
@@ -28,7 +31,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.html import format_html
 from django.utils.http import http_date, quote_etag
@@ -36,12 +41,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from agenda import seats
+from agenda import seats, stars
 from agenda.models import Conference, Session
 
 # Keys change with every edit, so entries only need to outlive a quiet day.
 TIMEOUT = 60 * 60 * 24
 SEATS_MARKER = re.compile(r"<!--seats:(\d+)-->")
+STAR_MARKER = re.compile(r"<!--star:(\d+):([-\w]+)-->")
 
 
 def _release() -> str:
@@ -98,6 +104,51 @@ def _seats_text(left: int | None) -> str:
     return format_html('<p class="seats">{}</p>', text)
 
 
+def star_marker(session: Session) -> str:
+    """Where the star button of a session goes in a cached page."""
+    return format_html("<!--star:{}:{}-->", session.pk, session.code)
+
+
+def marked_stars(html: str) -> set[int]:
+    return {int(pk) for pk, _code in STAR_MARKER.findall(html)}
+
+
+def fill_stars(html: str, request: HttpRequest, conference: Conference, starred: set[int]) -> str:
+    if not request.user.is_authenticated:
+        # The script shows it and keeps the stars in the browser; without script it stays hidden.
+        off, on = _("Add to my programme"), _("On my programme: remove")
+        return STAR_MARKER.sub(
+            lambda match: format_html(
+                '<button type="button" class="star" aria-pressed="false" data-star-conference="{}" '
+                'data-star-session="{}" data-label-off="{}" data-label-on="{}" hidden>{}</button>',
+                conference.slug,
+                match.group(2),
+                off,
+                on,
+                off,
+            ),
+            html,
+        )
+    token, path = get_token(request), request.get_full_path()
+
+    def form(match: re.Match) -> str:
+        pk, code = int(match.group(1)), match.group(2)
+        on = pk in starred
+        return format_html(
+            '<form class="star-form" method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" '
+            'value="{}"><input type="hidden" name="next" value="{}"><button type="submit" class="star" '
+            'name="action" value="{}" aria-pressed="{}">{}</button></form>',
+            reverse("agenda:star", kwargs={"slug": conference.slug, "code": code}),
+            token,
+            path,
+            "unstar" if on else "star",
+            "true" if on else "false",
+            _("On my programme: remove") if on else _("Add to my programme"),
+        )
+
+    return STAR_MARKER.sub(form, html)
+
+
 def page_response(
     request: HttpRequest,
     conference: Conference,
@@ -114,9 +165,12 @@ def page_response(
     # Only the sessions this page shows: a booking elsewhere changes neither its seats nor its ETag.
     left = seats.seats_left(marked_sessions(fragment.html))
     user = request.user
+    starrable = marked_stars(fragment.html)
+    starred = stars.starred_ids(user, starrable) if user.is_authenticated and starrable else set()
     etag = _etag(
         key,
         sorted(left.items()),
+        sorted(starred),
         sorted((context or {}).items()),
         user.pk,
         user.is_staff,
@@ -125,7 +179,9 @@ def page_response(
     response = get_conditional_response(request, etag=etag)
     if response is None:
         # The fragment was rendered, escaped, by our own templates; only integers are filled in.
-        content = mark_safe(fill_seats(fragment.html, left))  # noqa: S308  # nosec B308 B703
+        content = mark_safe(  # noqa: S308  # nosec B308 B703
+            fill_stars(fill_seats(fragment.html, left), request, conference, starred)
+        )
         page_context = {"conference": conference, "title": fragment.title, "content": content, **(context or {})}
         response = render(request, template, page_context)
     response["ETag"] = etag

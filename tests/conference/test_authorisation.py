@@ -15,9 +15,10 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from agenda.models import Conference, Session, Speaker
+from agenda.models import Conference, Session, Speaker, Star
 from outbox.models import OutgoingEmail
-from registration.models import Booking, ExportRecord, Registration, RegistrationChange, User
+from registration.models import Booking, ExportRecord, ProgrammeFeed, Registration, RegistrationChange, User
+from registration.programme import programme_feed
 from tests.factories import (
     PASSWORD,
     ConferenceFactory,
@@ -68,7 +69,7 @@ EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
 ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORBIDDEN, OK)
 ROLES = list(Access.__dataclass_fields__)
 # What the project's views write; a POST refused for want of its CSRF token changes none of it.
-WRITTEN_BY_VIEWS = (User, Registration, Booking, RegistrationChange, OutgoingEmail, ExportRecord)
+WRITTEN_BY_VIEWS = (User, Registration, Booking, RegistrationChange, OutgoingEmail, ExportRecord, Star, ProgrammeFeed)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,18 @@ def speaker(world: World) -> dict:
     return {"slug": world.conference.slug, "code": world.speaker.code}
 
 
+def feed(world: World) -> dict:
+    return {"slug": world.conference.slug, "token": programme_feed(world.registration.user, world.conference).token}
+
+
+def forged_feed(world: World) -> dict:
+    return {"slug": world.conference.slug, "token": "x" * 43}
+
+
+# Pages that only take a POST send whoever opens them to the page they belong to.
+POST_ONLY = Access(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT)
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -151,6 +164,10 @@ RULES = [
     Rule("agenda:schedule_xml", EVERYONE, slug),
     Rule("agenda:schedule_json", EVERYONE, slug),
     Rule("agenda:schedule_json", NOBODY, draft_slug),
+    Rule("agenda:star", POST_ONLY, session),
+    Rule("agenda:merge_stars", POST_ONLY, slug),
+    Rule("agenda:search", EVERYONE, slug),
+    Rule("agenda:search", NOBODY, draft_slug),
     Rule("healthz", EVERYONE),
     Rule("favicon", everyone(REDIRECT)),
     Rule("registration:register", Access(LOGIN, REDIRECT, REDIRECT, OK, OK, OK), slug),
@@ -160,6 +177,12 @@ RULES = [
     Rule("registration:cancel", REGISTERED, slug),
     Rule("registration:export", SIGNED_IN, slug),  # all of the account's own data
     Rule("registration:delete_account", SIGNED_IN, slug),
+    Rule("registration:my_programme", SIGNED_IN, slug),
+    Rule("registration:my_programme", Access(LOGIN, *[NOT_FOUND] * 5), draft_slug),
+    Rule("registration:renew_programme_feed", POST_ONLY, slug),
+    # The secret address is the key: calendar apps cannot log in.
+    Rule("registration:my_programme_feed", EVERYONE, feed),
+    Rule("registration:my_programme_feed", NOBODY, forged_feed),
     Rule("registration:staff_dashboard", STAFF, slug),
     Rule("registration:attendees_csv", EXPORTERS, slug),
     Rule("registration:check_in_csv", EXPORTERS, slug),
