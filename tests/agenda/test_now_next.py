@@ -124,5 +124,5 @@ def test_now_and_next_cost_no_query_once_cached(client, conference, monkeypatch,
     for each in (conference, larger):
         url = f"/{each.slug}/agenda/"
         client.get(url)
-        with django_assert_num_queries(1):  # seats left, as on any day
+        with django_assert_num_queries(2):  # the conference and seats left, as on any day
             assert "Next" in text(client.get(url))
