@@ -269,3 +269,24 @@ def test_page_and_feed_queries_do_not_grow(client, conference, attendee, mine, d
         client.get(f"/{conference.slug}/my-programme/")
     with django_assert_num_queries(3):
         assert len(events(client.get(url))) == 24
+
+
+def test_a_source_name_is_taken_once():
+    def entries(user, conference):
+        return []
+
+    programme.register("meetings-test", label="Bilateral meeting", entries=entries)
+    try:
+        programme.register("meetings-test", label="Bilateral meeting", entries=entries)  # the same again: fine
+        with pytest.raises(ValueError, match="registered already"):
+            programme.register("meetings-test", label="Other", entries=entries)
+    finally:
+        programme._sources.pop("meetings-test")
+
+
+def test_the_feed_of_a_conference_taken_offline_is_gone(client, conference, attendee, mine):
+    url = feed_of(attendee, conference).get_absolute_url()
+    conference.is_published = False
+    conference.save()
+
+    assert client.get(url).status_code == 404
