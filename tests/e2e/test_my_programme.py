@@ -8,6 +8,7 @@ import urllib.request
 import zoneinfo
 
 import pytest
+from django.utils import timezone
 from icalendar import Calendar
 from playwright.sync_api import expect
 
@@ -109,3 +110,19 @@ def test_star_three_subscribe_and_see_the_organisers_move(page, conference, live
     assert moved["sequence"] > events["Cluster policy panel"]["sequence"]
     page.reload()
     expect(item(page, "Cluster policy panel")).not_to_contain_text("Clash")
+
+
+def test_on_a_phone_during_the_conference_now_and_next_come_first(phone_page, conference, monkeypatch):
+    # The live server runs in this process: its clock is the one frozen here.
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2030, 11, 8, 9, 30, tzinfo=MADRID))
+    page = phone_page
+
+    page.goto(f"/{conference.slug}/agenda/")
+
+    box = page.locator(".now-next")
+    expect(box).to_contain_text("On now Opening keynote 09:00–10:00 CET")
+    expect(box.locator("li")).to_have_count(4)  # the keynote, then the three sessions at 11:00
+    expect(box).to_contain_text("Next")
+    assert box.bounding_box()["y"] < page.locator("h1").bounding_box()["y"]  # before the rest of the day
+    assert box.bounding_box()["y"] < 844  # on the first screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
