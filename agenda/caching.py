@@ -178,7 +178,8 @@ def page_response(
     )
     response = get_conditional_response(request, etag=etag)
     if response is None:
-        # The fragment was rendered, escaped, by our own templates; only integers are filled in.
+        # The fragment was rendered, escaped, by our own templates; what is filled in is
+        # integers and format_html's escaped markup.
         content = mark_safe(  # noqa: S308  # nosec B308 B703
             fill_stars(fill_seats(fragment.html, left), request, conference, starred)
         )
