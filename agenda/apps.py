@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class AgendaConfig(AppConfig):
     name = "agenda"
     verbose_name = _("Agenda")
+
+    def ready(self) -> None:
+        from accounts import personal_data
+        from agenda import stars
+
+        # Stars are a person's own: in their download, and gone with their account.
+        personal_data.register("stars", export=stars.stars_data, erase=stars.erase_stars)

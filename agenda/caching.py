@@ -24,6 +24,11 @@ Three layers, each cheaper than the one below:
   visitor of a URL in a language. Logged-in visitors get the page rendered around the
   cached fragment: one query, for their user.
 
+Stars work like seats: the cached HTML holds a marker per session, filled per request with
+a button that the browser's script keeps for a visitor without an account (the same for
+every such visitor, so whole responses stay shareable), or, for someone logged in, a form
+showing whether they starred it (one query over the sessions the page shows).
+
 Validators: exports have an ETag and a Last-Modified (the conference's `updated_at`,
 moved with each version). Pages for anonymous visitors have an ETag only, over what they
 show (the cached content and the seats left): a Last-Modified could not say when a seat
@@ -44,7 +49,9 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.html import format_html
@@ -53,7 +60,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from agenda import seats
+from agenda import seats, stars
 from agenda.models import Conference, Session
 
 # Keys change with every edit, so entries only need to outlive a quiet day.
@@ -244,6 +251,54 @@ def _seats_left(key: str | None, session_ids: Collection[int]) -> dict[int, int]
     return left
 
 
+STAR_MARKER = re.compile(r"<!--star:(\d+):([-\w]+)-->")
+
+
+def star_marker(session: Session) -> str:
+    """Where the star button of a session goes in a cached page."""
+    return format_html("<!--star:{}:{}-->", session.pk, session.code)
+
+
+def marked_stars(html: str) -> set[int]:
+    return {int(pk) for pk, _code in STAR_MARKER.findall(html)}
+
+
+def fill_stars(html: str, request: HttpRequest, conference: Conference, starred: set[int]) -> str:
+    if not request.user.is_authenticated:
+        # The script shows it and keeps the stars in the browser; without script it stays hidden.
+        off, on = _("Add to my programme"), _("On my programme: remove")
+        return STAR_MARKER.sub(
+            lambda match: format_html(
+                '<button type="button" class="star" aria-pressed="false" data-star-conference="{}" '
+                'data-star-session="{}" data-label-off="{}" data-label-on="{}" hidden>{}</button>',
+                conference.slug,
+                match.group(2),
+                off,
+                on,
+                off,
+            ),
+            html,
+        )
+    token, path = get_token(request), request.get_full_path()
+
+    def form(match: re.Match) -> str:
+        pk, code = int(match.group(1)), match.group(2)
+        on = pk in starred
+        return format_html(
+            '<form class="star-form" method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" '
+            'value="{}"><input type="hidden" name="next" value="{}"><button type="submit" class="star" '
+            'name="action" value="{}" aria-pressed="{}">{}</button></form>',
+            reverse("agenda:star", kwargs={"slug": conference.slug, "code": code}),
+            token,
+            path,
+            "unstar" if on else "star",
+            "true" if on else "false",
+            _("On my programme: remove") if on else _("Add to my programme"),
+        )
+
+    return STAR_MARKER.sub(form, html)
+
+
 def page_response(
     request: HttpRequest,
     conference: Conference,
@@ -265,10 +320,16 @@ def page_response(
     session_ids = marked_sessions(fragment.html)
     seats_key = _seats_key(conference, session_ids)
     left = _seats_left(seats_key, session_ids)
-    # The fragment was rendered, escaped, by our own templates; only integers are filled in.
-    content = mark_safe(fill_seats(fragment.html, left))  # noqa: S308  # nosec B308 B703
+    user = request.user
+    starrable = marked_stars(fragment.html)
+    starred = stars.starred_ids(user, starrable) if user.is_authenticated and starrable else set()
+    # The fragment was rendered, escaped, by our own templates; what is filled in is
+    # integers and format_html's escaped markup.
+    content = mark_safe(  # noqa: S308  # nosec B308 B703
+        fill_stars(fill_seats(fragment.html, left), request, conference, starred)
+    )
     page_context = {"conference": conference, "title": fragment.title, "content": content, **(context or {})}
-    if request.user.is_authenticated:
+    if user.is_authenticated:
         response = render(request, template, page_context)
         patch_cache_control(response, private=True, no_cache=True)
         return response

@@ -3,6 +3,7 @@ confirmation emails, so a session has one UID everywhere: its guid."""
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
@@ -21,6 +22,22 @@ def conference_uid(conference: Conference) -> str:
     return f"{conference.guid}@conference"
 
 
+@dataclass(frozen=True)
+class Entry:
+    """An event that is not a session of the programme (a bilateral meeting, say), for a
+    personal calendar; its app gives it a UID that stays the same across changes."""
+
+    uid: str
+    title: str
+    start: datetime.datetime
+    end: datetime.datetime
+    location: str
+    url: str
+    sequence: int
+    updated_at: datetime.datetime
+    is_cancelled: bool = False
+
+
 def build_calendar(
     conference: Conference,
     sessions: Iterable[Session],
@@ -28,6 +45,7 @@ def build_calendar(
     name: str | None = None,
     include_conference: bool = False,
     refresh_interval: datetime.timedelta | None = None,
+    entries: Iterable[Entry] = (),
 ) -> bytes:
     """One VCALENDAR with a VEVENT per session, in the conference's IANA time zone; with
     include_conference, first an all-day event spanning the conference days.
@@ -36,6 +54,7 @@ def build_calendar(
     with the TZID of the conference and one VTIMEZONE for it, covering the days of the
     events, so clients without the IANA database place them right across DST changes.
     refresh_interval tells subscribing clients how often to fetch the calendar again.
+    `entries` are further events, after the sessions.
     """
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -80,6 +99,22 @@ def build_calendar(
             event.add("description", session.abstract)
         url = reverse("agenda:session", kwargs={"slug": conference.slug, "code": session.code})
         event.add("url", settings.SITE_URL + url)
+        calendar.add_component(event)
+    for entry in entries:
+        start, end = entry.start.astimezone(tz), entry.end.astimezone(tz)
+        days.update((start.date(), end.date()))
+        event = Event()
+        event.add("uid", entry.uid)
+        event.add("summary", entry.title)
+        event.add("dtstart", start)
+        event.add("dtend", end)
+        event.add("dtstamp", entry.updated_at)
+        event.add("last-modified", entry.updated_at)
+        event.add("sequence", entry.sequence)
+        event.add("status", "CANCELLED" if entry.is_cancelled else "CONFIRMED")
+        if entry.location:
+            event.add("location", entry.location)
+        event.add("url", settings.SITE_URL + entry.url)
         calendar.add_component(event)
     if days:
         # Only the transitions around the events: a VTIMEZONE for 1970-2038 would be

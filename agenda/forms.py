@@ -60,3 +60,17 @@ class ProgrammeFilterForm(forms.Form):
     def filters(self) -> Filters:
         data = self.cleaned_data
         return Filters(kinds=tuple(sorted(set(data["kind"]))), tracks=tuple(data["track"]))
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search the programme"),
+        max_length=100,
+        required=False,
+        error_messages={"max_length": _("Search for at most %(limit_value)d characters.")},
+    )
+
+    def clean_q(self) -> str:
+        # Control characters never occur in the programme: treat them as spaces.
+        text = "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in self.cleaned_data["q"])
+        return " ".join(text.split())

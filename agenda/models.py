@@ -491,3 +491,19 @@ class SessionSpeaker(models.Model):
     def clean(self) -> None:
         if self.speaker_id and self.session_id and self.speaker.conference_id != self.session.conference_id:
             raise ValidationError({"speaker": _("Choose a speaker of this session's conference.")})
+
+
+class Star(models.Model):
+    """A session someone marked for their own programme."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stars")
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="stars")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("starred session")
+        verbose_name_plural = _("starred sessions")
+        constraints = [models.UniqueConstraint(fields=["user", "session"], name="star_once_per_user_and_session")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ☆ {self.session}"

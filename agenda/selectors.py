@@ -4,6 +4,7 @@ Each runs a fixed number of queries, whatever the number of sessions.
 """
 
 import datetime
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -110,6 +111,18 @@ class Programme:
                 entry.appearances.append(appearance)
         return sorted(entries.values(), key=lambda entry: entry.speaker.name.casefold())
 
+    def search(self, query: str) -> list[Session]:
+        """Sessions whose title, abstract or speakers' names hold every word of `query`, as
+        the reader sees them (their language, else the original), ignoring case and accents."""
+        words = _folded(query).split()
+        found = []
+        for session in self.sessions:
+            names = " ".join(appearance.speaker.name for appearance in session.session_speakers.all())
+            text = _folded(f"{session.title} {session.abstract} {names}")
+            if words and all(word in text for word in words):
+                found.append(session)
+        return found
+
     def speaker(self, code: str) -> SpeakerEntry | None:
         return next((entry for entry in self.speakers if entry.speaker.code == code), None)
 
@@ -126,6 +139,12 @@ class Programme:
                 for appearance in entry.appearances
             )
         ]
+
+
+def _folded(text: str) -> str:
+    """Text as a search compares it: lowercase, without accents (Bieńkowska, bienkowska)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def load_programme(conference: Conference) -> Programme:

@@ -8,17 +8,20 @@ import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from agenda import caching, exports, selectors
+from agenda import caching, exports, selectors, stars
 from agenda.calendar import build_calendar
-from agenda.forms import Filters, ProgrammeFilterForm
+from agenda.forms import Filters, ProgrammeFilterForm, SearchForm
 from agenda.models import Conference, Session
 
 # Rooms the wide-screen grid lays out side by side (agenda.css has a column for each);
@@ -113,8 +116,8 @@ def session_list(request: HttpRequest, slug: str) -> HttpResponse:
         ([("day", day.isoformat())] if day else []) + filters.params
     )
     until = None
+    today = timezone.localdate(timezone=conference.tz)
     if day is None:
-        today = timezone.localdate(timezone=conference.tz)
         # Today's programme while the conference runs; the key names the day it shows.
         day = today if conference.start_date <= today <= conference.end_date else None
         # The day shown changes at midnight in the conference's time zone.
@@ -129,6 +132,11 @@ def session_list(request: HttpRequest, slug: str) -> HttpResponse:
             raise Http404(_("The programme has no such day."))
         return _fragment("agenda/session_list.html", _day_context(programme, shown_day, filters), _("Programme"))
 
+    now_next = _now_and_next(conference, day) if day == today else None
+    if now_next:
+        # What is on now and next follows the clock: the page is kept whole only until it changes.
+        on_now, following = now_next
+        until = _next_change(until, *(item[1] for item in on_now), *(item[0] for item in following))
     try:
         return caching.page_response(
             request,
@@ -136,11 +144,32 @@ def session_list(request: HttpRequest, slug: str) -> HttpResponse:
             key=caching.cache_key(conference, "agenda", [("day", str(day or "")), *filters.params]),
             build=build,
             template="agenda/page.html",
+            context={"now_next": now_next},
             canonical=canonical,
             until=until,
         )
     except InvalidFilter as error:
         return _invalid_filter(request, conference, error)
+
+
+def _now_and_next(conference: Conference, day: datetime.date) -> tuple[tuple, tuple] | None:
+    """The sessions on now and those starting next, today: from the day's timeline, cached
+    like the pages, so the clock costs no query."""
+
+    def build() -> list[tuple]:
+        programme = selectors.load_programme(conference)
+        return [
+            (session.start, session.end, session.code, session.title, session.room.name if session.room_id else "")
+            for session in programme.sessions_on(day)
+            if not session.is_cancelled
+        ]
+
+    timeline = cache.get_or_set(caching.cache_key(conference, "timeline", [("day", str(day))]), build, caching.TIMEOUT)
+    now = timezone.now()
+    on_now = tuple(item for item in timeline if item[0] <= now < item[1])
+    later = [item for item in timeline if item[0] > now]
+    following = tuple(item for item in later if item[0] == min(entry[0] for entry in later))
+    return (on_now, following) if on_now or following else None
 
 
 def _day_context(programme: selectors.Programme, day: datetime.date, filters: Filters) -> dict:
@@ -319,3 +348,47 @@ def schedule_json(request: HttpRequest, slug: str) -> HttpResponse:
         content_type="application/json",
         canonical=_plain(request),
     )
+
+
+def _next_page(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if safe and target.startswith("/") else fallback
+
+
+@login_required
+def star(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    """Star or unstar a session: the form beside each session, for those logged in."""
+    conference = _conference(slug)
+    session = get_object_or_404(Session, conference=conference, code=code)
+    if request.method != "POST":
+        return redirect(session.get_absolute_url())
+    if request.POST.get("action") == "unstar":
+        stars.unstar_session(request.user, session)
+    else:
+        stars.star_session(request.user, session)
+    return redirect(_next_page(request, session.get_absolute_url()))
+
+
+@login_required
+def merge_stars(request: HttpRequest, slug: str) -> HttpResponse:
+    """The stars the browser kept before login, sent once by static/js/stars.js."""
+    conference = _conference(slug)
+    if request.method != "POST":
+        return redirect("agenda:agenda", slug=conference.slug)
+    merged = stars.merge_stars(request.user, conference, request.POST.getlist("code"))
+    return JsonResponse({"merged": merged})
+
+
+@require_safe
+def search(request: HttpRequest, slug: str) -> HttpResponse:
+    """Sessions whose title, abstract or speakers hold every word searched for, in the
+    reader's language (the original where a session has no translation)."""
+    conference = _conference(slug)
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    results = selectors.load_programme(conference).search(query) if query else []
+    context = {"conference": conference, "form": form, "query": query, "results": results}
+    return render(request, "agenda/search.html", context, status=200 if form.is_valid() else 400)

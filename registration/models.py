@@ -299,3 +299,26 @@ class ExportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.user_email} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class ProgrammeFeed(models.Model):
+    """The secret address of a person's own programme of a conference as a calendar feed.
+    The token is the only key (calendar apps cannot log in); a new one revokes the old."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="programme_feeds")
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="programme_feeds")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("programme calendar feed")
+        verbose_name_plural = _("programme calendar feeds")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "conference"], name="one_programme_feed_per_user_and_conference")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.conference}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("registration:my_programme_feed", kwargs={"slug": self.conference.slug, "token": self.token})

@@ -36,6 +36,11 @@ def seats(session: Session) -> str:
 
 
 @register.simple_tag
+def star(session: Session) -> str:
+    return caching.star_marker(session)
+
+
+@register.simple_tag
 def swatch(track: Track) -> str:
     """The track's colour as a small square: an SVG fill, as a style attribute would break
     the Content-Security-Policy."""

@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from accounts import personal_data
+from agenda import stars
 from outbox.emails import queue_email
 from outbox.models import OutgoingEmail
 from registration import services
@@ -24,8 +25,9 @@ Action = RegistrationChange.Action
 
 
 def test_every_app_with_personal_data_has_its_part():
-    assert [part.name for part in personal_data.parts()] == ["registrations"]
-    assert personal_data.parts()[0].erase is services.erase_registrations
+    assert [part.name for part in personal_data.parts()] == ["stars", "registrations"]
+    assert personal_data.parts()[0].erase is stars.erase_stars
+    assert personal_data.parts()[1].erase is services.erase_registrations
 
 
 def test_delete_account_erases_the_person_and_keeps_the_numbers():

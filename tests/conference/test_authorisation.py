@@ -15,11 +15,12 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from agenda.models import Conference, Session, Speaker
+from agenda.models import Conference, Session, Speaker, Star
 from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan, Ticket
 from meetings.models import Meeting, MeetingRequest, MeetingSeat, Profile
 from outbox.models import OutgoingEmail
-from registration.models import Booking, ExportRecord, Registration, RegistrationChange, User
+from registration.models import Booking, ExportRecord, ProgrammeFeed, Registration, RegistrationChange, User
+from registration.programme import programme_feed
 from tests.factories import (
     PASSWORD,
     ConferenceFactory,
@@ -103,6 +104,8 @@ WRITTEN_BY_VIEWS = (
     MeetingRequest,
     Meeting,
     MeetingSeat,
+    Star,
+    ProgrammeFeed,
 )
 
 
@@ -199,6 +202,18 @@ def meeting_block(world: World) -> dict:
     return {"slug": world.conference.slug, "block_id": MeetingBlockFactory(conference=world.conference).pk}
 
 
+def feed(world: World) -> dict:
+    return {"slug": world.conference.slug, "token": programme_feed(world.registration.user, world.conference).token}
+
+
+def forged_feed(world: World) -> dict:
+    return {"slug": world.conference.slug, "token": "x" * 43}
+
+
+# Pages that only take a POST send whoever opens them to the page they belong to.
+POST_REDIRECTS = Access(LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT)
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -221,6 +236,10 @@ RULES = [
     Rule("agenda:schedule_xml", EVERYONE, slug),
     Rule("agenda:schedule_json", EVERYONE, slug),
     Rule("agenda:schedule_json", NOBODY, draft_slug),
+    Rule("agenda:star", POST_REDIRECTS, session),
+    Rule("agenda:merge_stars", POST_REDIRECTS, slug),
+    Rule("agenda:search", EVERYONE, slug),
+    Rule("agenda:search", NOBODY, draft_slug),
     Rule("healthz", EVERYONE),
     Rule("favicon", everyone(REDIRECT)),
     Rule("registration:register", Access(LOGIN, REDIRECT, REDIRECT, OK, OK, OK), slug),
@@ -230,6 +249,12 @@ RULES = [
     Rule("registration:cancel", REGISTERED, slug),
     Rule("registration:export", SIGNED_IN, slug),  # all of the account's own data
     Rule("registration:delete_account", SIGNED_IN, slug),
+    Rule("registration:my_programme", SIGNED_IN, slug),
+    Rule("registration:my_programme", Access(LOGIN, *[NOT_FOUND] * 5), draft_slug),
+    Rule("registration:renew_programme_feed", POST_REDIRECTS, slug),
+    # The secret address is the key: calendar apps cannot log in.
+    Rule("registration:my_programme_feed", EVERYONE, feed),
+    Rule("registration:my_programme_feed", NOBODY, forged_feed),
     Rule("registration:staff_dashboard", STAFF, slug),
     Rule("registration:attendees_csv", EXPORTERS, slug),
     Rule("registration:check_in_csv", EXPORTERS, slug),
