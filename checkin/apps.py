@@ -10,3 +10,8 @@ class CheckinConfig(AppConfig):
         # Web processes hand badge parts to their task by its name (checkin.services); the task
         # must be in Celery's registry there too, not only in workers, which discover it.
         from checkin import tasks  # noqa: F401
+        from checkin.models import CheckIn
+        from registration import messaging
+
+        # Organisers may write to those who came, or to those who did not.
+        messaging.check_in_known_by(lambda: CheckIn.objects.valid().values("registration"))

@@ -9,7 +9,7 @@ class RegistrationConfig(AppConfig):
     def ready(self) -> None:
         from accounts import personal_data
         from agenda import events, seats
-        from registration import notifications, selectors, services
+        from registration import notifications, selectors, services, tasks  # noqa: F401
 
         # Deleting an account erases its registrations; the own-data download lists them.
         personal_data.register("registrations", export=selectors.registrations_data, erase=services.erase_registrations)
