@@ -448,7 +448,7 @@ class MessageAdminForm(forms.ModelForm):
                     f"subject_{code}" if not subject else f"body_{code}",
                     _("Give both the subject and the message in %(language)s, or neither.") % {"language": name},
                 )
-        conference, pre_event = data.get("conference") or self.instance.conference, data.get("pre_event")
+        conference, pre_event = data.get("conference"), data.get("pre_event")
         if pre_event is not None and conference is not None and pre_event.conference_id != conference.pk:
             self.add_error("pre_event", _("Choose a pre-event of the conference the message goes to."))
         return data

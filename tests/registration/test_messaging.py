@@ -100,7 +100,9 @@ def test_unknown_placeholders_are_named_once_each():
 
 def test_placeholders_filled_and_escaped_in_html():
     conference = ConferenceFactory(name="Cluster & Co")
-    registration = RegistrationFactory(conference=conference, given_name="<b>Marcel·la</b>", family_name="=HYPERLINK(1)")
+    registration = RegistrationFactory(
+        conference=conference, given_name="<b>Marcel·la</b>", family_name="=HYPERLINK(1)"
+    )
 
     message = send(make_message(conference))
 
