@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from outbox.emails import compose, queue_email
@@ -173,7 +173,11 @@ def start_sending(message_id: int, *, actor, expected: int | None = None) -> Mes
             raise MessageError(_("Nobody is in this audience; nothing was sent. Widen the audience first."))
         if expected is not None and count != expected:
             raise MessageError(
-                _("The audience changed since you looked: it is now %(count)d people. Check and confirm again.")
+                ngettext(
+                    "The audience changed since you looked: it is now %(count)d person. Check and confirm again.",
+                    "The audience changed since you looked: it is now %(count)d people. Check and confirm again.",
+                    count,
+                )
                 % {"count": count}
             )
         message.state = Message.State.SENDING
