@@ -504,6 +504,7 @@ class MessageAdmin(admin.ModelAdmin):
         ),
     ]
     change_form_template = "admin/registration/message/change_form.html"
+    actions = ["carry_on_sending"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return limit(super().get_queryset(request).with_counts(), request.user, MESSAGE_PERMISSION)
@@ -554,6 +555,22 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description=_("failed"))
     def failed_count(self, message: Message) -> int:
         return message.failed_count
+
+    @admin.action(description=_("Carry on sending the selected messages (after a broker outage)"))
+    def carry_on_sending(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # Harmless for a message whose task is still running: the batches take turns on its
+        # row lock, and the dedup keys keep each recipient to one email.
+        sending = [message.pk for message in queryset.filter(state=Message.State.SENDING)]
+        for message_id in sending:
+            messaging.hand_over(message_id)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d message handed to the workers.", "%(count)d messages handed to the workers.", len(sending)
+            )
+            % {"count": len(sending)},
+            messages.SUCCESS if sending else messages.WARNING,
+        )
 
     def save_model(self, request: HttpRequest, obj: Message, form, change: bool) -> None:
         if not change:

@@ -195,7 +195,7 @@ def hand_over(message_id: int) -> None:
     try:
         current_app.tasks[QUEUE_TASK].delay(message_id=message_id)
     except Exception as exc:  # kombu and redis raise several unrelated types when Redis is unreachable
-        logger.warning("The broker refused message %s (%s); resume it from the admin.", message_id, exc)
+        logger.warning("The broker refused message %s (%s); carry on sending it from the admin.", message_id, exc)
 
 
 def queue_batch(message_id: int, *, size: int = BATCH_SIZE) -> int:

@@ -209,3 +209,18 @@ def test_changelist_queries_do_not_grow(client, organiser, django_assert_num_que
         Message.objects.create(conference=conference, statuses=["confirmed"], subject_en=f"x{n}", body_en="y")
     with django_assert_num_queries(len(captured.captured_queries)):
         client.get(CHANGELIST)
+
+
+def test_carry_on_sending_hands_a_stuck_message_back_to_the_workers(client, organiser, broker_queue):
+    conference = ConferenceFactory()
+    stuck = Message.objects.create(
+        conference=conference, statuses=["confirmed"], subject_en="x", body_en="y", state=Message.State.SENDING
+    )
+    draft = Message.objects.create(conference=conference, statuses=["confirmed"], subject_en="x", body_en="y")
+
+    response = client.post(
+        CHANGELIST, {"action": "carry_on_sending", "_selected_action": [stuck.pk, draft.pk]}, follow=True
+    )
+
+    assert "1 message handed to the workers." in text(response)
+    assert broker_queue() == [("registration.queue_message", None)]
