@@ -23,7 +23,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from outbox.emails import compose, queue_email
+from outbox.emails import compose, queue_email, queue_emails
 from registration.exceptions import RegistrationError
 from registration.models import Booking, Message, Registration
 
@@ -218,21 +218,26 @@ def queue_batch(message_id: int, *, size: int = BATCH_SIZE) -> int:
             message.save(update_fields=["state"])
             return 0
         rendered: dict[str, Rendered] = {}
+        emails = []
         for registration in batch:
             language = registration.language
             if language not in rendered:
                 rendered[language] = Rendered(message, language)
             subject, body_text, body_html = rendered[language].for_recipient(registration)
-            queue_email(
-                to=registration.user.email,
-                subject=subject,
-                body_text=body_text,
-                body_html=body_html,
-                kind=message.email_kind,
-                language=language,
-                conference=message.conference,
-                dedup_key=f"message:{message.pk}:{registration.pk}",
+            emails.append(
+                {
+                    "to": registration.user.email,
+                    "subject": subject,
+                    "body_text": body_text,
+                    "body_html": body_html,
+                    "kind": message.email_kind,
+                    "language": language,
+                    "conference": message.conference,
+                    "dedup_key": f"message:{message.pk}:{registration.pk}",
+                }
             )
+        # The message row's lock keeps two runs from inserting the same keys at once.
+        queue_emails(emails)
         message.queued_up_to = batch[-1].pk
         message.save(update_fields=["queued_up_to"])
         return len(batch)
