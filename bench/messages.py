@@ -32,7 +32,7 @@ def main() -> None:
 
         from agenda.models import Conference
         from outbox.models import OutgoingEmail
-        from registration import messaging, tasks
+        from registration import messaging
         from registration.models import Message, User
 
         conference = Conference.objects.get(slug="bench")
@@ -60,7 +60,10 @@ def main() -> None:
         click_seconds = time.monotonic() - started
 
         started = time.monotonic()
-        tasks.queue_message(message_id=message.pk)  # as the worker runs it
+        # What the task does, to the end (a busy machine may pass the task's own time budget,
+        # where it would hand the rest to a fresh task).
+        while messaging.queue_batch(message.pk):
+            pass
         queue_seconds = time.monotonic() - started
         queued = OutgoingEmail.objects.filter(conference=conference, kind=message.email_kind).count()
         message.refresh_from_db()

@@ -137,14 +137,13 @@ def preview(message: Message) -> tuple[Registration | None, tuple[str, str, str]
 
 
 def send_test(message: Message, *, user) -> None:
-    """Email `user` what the first recipient would read (in the message's own language when
-    the audience is empty, with the user's address for a name)."""
-    registration, _rendered = preview(message)
+    """Email `user` what the first recipient would read (in the message's own language, with
+    the user's address for a name, when the audience is empty)."""
+    registration, rendered = preview(message)
     language = registration.language if registration else message.language
-    rendered = Rendered(message, language)
-    if registration is None:
-        registration = Registration(given_name=user.email, family_name="")
-    subject, body_text, body_html = rendered.for_recipient(registration)
+    if rendered is None:
+        rendered = Rendered(message, language).for_recipient(Registration(given_name=user.email, family_name=""))
+    subject, body_text, body_html = rendered
     with transaction.atomic():
         queue_email(
             to=user.email,

@@ -216,3 +216,18 @@ def test_counts_come_from_the_outbox():
         "sent": 1,
         "failed": 1,
     }
+
+
+def test_a_test_send_to_an_empty_audience_uses_the_senders_address_for_a_name():
+    organiser = OrganiserFactory(email="organiser@example.org")
+    message = make_message(ConferenceFactory(), language="fr", subject_fr="Salle {given_name}", body_fr="Bonjour")
+
+    messaging.send_test(message, user=organiser)
+
+    email = OutgoingEmail.objects.get()
+    assert (email.to, email.subject, email.language) == (
+        "organiser@example.org",
+        "[Test] Salle organiser@example.org",
+        "fr",
+    )
+    assert Message.objects.get(pk=message.pk).state == Message.State.DRAFT
