@@ -17,3 +17,9 @@ class CheckinConfig(AppConfig):
 
         register_column(CHECK_INS, value=check_ins_cell)
         register_panel("check-in", title=_("Check-in"), render=figures)
+
+        from checkin.models import CheckIn
+        from registration import messaging
+
+        # Organisers may write to those who came, or to those who did not.
+        messaging.check_in_known_by(lambda: CheckIn.objects.valid().values("registration"))

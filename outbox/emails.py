@@ -12,7 +12,7 @@ import random
 import smtplib
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from email.utils import make_msgid, parseaddr
 
@@ -150,6 +150,26 @@ def _save(email: OutgoingEmail) -> OutgoingEmail | None:
         raise
     transaction.on_commit(lambda: enqueue_delivery(email.pk))
     return email
+
+
+def queue_emails(emails: Sequence[dict]) -> int:
+    """Save many emails in the current transaction with one insert, as queue_email saves one,
+    and hand them to the workers over one broker connection once that commits. Each item
+    holds queue_email's keyword arguments. An email whose `dedup_key` was used before is
+    left out; returns how many were queued.
+
+    Takes no lock: a caller that may run twice at once serialises itself (on the row its
+    emails are about), else a key saved by a concurrent transaction fails the insert."""
+    keys = [email["dedup_key"] for email in emails if email.get("dedup_key")]
+    used = set(OutgoingEmail.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True)) if keys else set()
+    rows = [
+        OutgoingEmail(**{**email, "attachments": email.get("attachments") or []}, message_id=_make_message_id())
+        for email in emails
+        if not email.get("dedup_key") or email["dedup_key"] not in used
+    ]
+    ids = [email.pk for email in OutgoingEmail.objects.bulk_create(rows)]
+    transaction.on_commit(lambda: enqueue_deliveries(ids))
+    return len(ids)
 
 
 def resend_email(email: OutgoingEmail) -> OutgoingEmail:

@@ -66,6 +66,8 @@ class OutgoingEmail(models.Model):
             models.Index(fields=["next_attempt_at"], condition=Q(status="queued"), name="outgoing_email_queued_due"),
             models.Index(fields=["last_attempt_at"], condition=Q(status="sending"), name="outgoing_email_sending"),
             models.Index(fields=["-created_at", "-id"], name="outgoing_email_newest_first"),
+            # A conference's emails of one kind by status: the progress of a message to attendees.
+            models.Index(fields=["conference", "kind", "status"], name="outgoing_email_conference_kind"),
         ]
 
     def __str__(self) -> str:

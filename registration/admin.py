@@ -1,20 +1,25 @@
+import django_countries
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries.filters import CountryFilter
 
+from accounts.teams import limit, team_conference_ids, user_can
 from agenda.models import Conference, Session
-from registration import exports, services
+from registration import exports, messaging, services
 from registration.exceptions import RegistrationError
-from registration.models import Booking, ExportRecord, Registration, RegistrationChange, User
+from registration.messaging import MessageError
+from registration.models import Booking, ExportRecord, Message, Registration, RegistrationChange, User
 from registration.notifications import notify
 
 
@@ -346,3 +351,295 @@ class ExportRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Superusers only, e.g. with a conference they delete.
         return request.user.is_superuser
+
+
+MESSAGE_PERMISSION = "can_message_attendees"
+
+
+class MessageAdminForm(forms.ModelForm):
+    """The audience and the text; placeholders that do not exist are refused here, at save."""
+
+    statuses = forms.MultipleChoiceField(
+        label=_("Registrations that are"),
+        choices=[(status.value, status.label) for status in messaging.AUDIENCE_STATUSES],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one status: confirmed, waiting or pending approval.")},
+    )
+    countries = forms.MultipleChoiceField(
+        label=_("From the countries"),
+        choices=list(django_countries.countries),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_("None chosen: every country."),
+    )
+    organisation_types = forms.MultipleChoiceField(
+        label=_("Organisation types"),
+        choices=Registration.OrganisationType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None chosen: every type."),
+    )
+
+    class Meta:
+        model = Message
+        fields = [
+            "conference",
+            "statuses",
+            "pre_event",
+            "checked_in",
+            "countries",
+            "organisation_types",
+            "essential",
+            "language",
+            *(f"{part}_{code}" for code, _name in settings.LANGUAGES for part in ("subject", "body")),
+        ]
+        help_texts = {
+            "pre_event": _("Only those with a seat on this pre-event (of the same conference)."),
+            "language": _(
+                "The language the message is first written in; it goes to those whose language has no translation."
+            ),
+        }
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "conference" in self.fields:
+            self.fields["conference"].queryset = limit(Conference.objects.all(), user, MESSAGE_PERMISSION, via="")
+        if "pre_event" in self.fields:
+            self.fields["pre_event"].queryset = limit(
+                Session.objects.with_sign_up().select_related("conference").order_by("conference", "start"),
+                user,
+                MESSAGE_PERMISSION,
+            )
+        if not messaging.can_filter_check_in():
+            self.fields.pop("checked_in", None)
+        for code, _name in settings.LANGUAGES:
+            if f"body_{code}" in self.fields:
+                self.fields[f"body_{code}"].help_text = _(
+                    "Placeholders: {given_name}, {family_name}, {conference}, {my_registration_url}."
+                )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for code, name in settings.LANGUAGES:
+            for part in ("subject", "body"):
+                field = f"{part}_{code}"
+                unknown = messaging.unknown_placeholders(data.get(field) or "")
+                if unknown:
+                    self.add_error(
+                        field,
+                        ngettext(
+                            "%(names)s is not a placeholder. The placeholders are %(known)s.",
+                            "%(names)s are not placeholders. The placeholders are %(known)s.",
+                            len(unknown),
+                        )
+                        % {
+                            "names": ", ".join(f"{{{name}}}" for name in unknown),
+                            "known": ", ".join(f"{{{name}}}" for name in messaging.PLACEHOLDERS),
+                        },
+                    )
+            subject, body = (data.get(f"subject_{code}") or "").strip(), (data.get(f"body_{code}") or "").strip()
+            if code == data.get("language") and not (subject and body):
+                self.add_error(
+                    f"subject_{code}" if not subject else f"body_{code}",
+                    _("Write the subject and the message in the language it is written in (%(language)s).")
+                    % {"language": name},
+                )
+            elif bool(subject) != bool(body):
+                self.add_error(
+                    f"subject_{code}" if not subject else f"body_{code}",
+                    _("Give both the subject and the message in %(language)s, or neither.") % {"language": name},
+                )
+        conference, pre_event = data.get("conference"), data.get("pre_event")
+        if pre_event is not None and conference is not None and pre_event.conference_id != conference.pk:
+            self.add_error("pre_event", _("Choose a pre-event of the conference the message goes to."))
+        return data
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Organisers (and team members who may message attendees) write a message, preview it,
+    send themselves a test, then send it; the page shows its progress, and the message
+    stays in the conference's history with its audience and counts."""
+
+    form = MessageAdminForm
+    list_display = [
+        "__str__",
+        "conference",
+        "state",
+        "essential",
+        "recipient_count",
+        "sent_count",
+        "failed_count",
+        "created_at",
+    ]
+    list_filter = ["conference", "state", "essential"]
+    list_select_related = ["conference"]
+    readonly_fields = ["state", "created_by", "created_at", "sent_by", "send_started_at", "recipient_count"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "conference",
+                    "state",
+                    "created_by",
+                    "created_at",
+                    "sent_by",
+                    "send_started_at",
+                    "recipient_count",
+                ]
+            },
+        ),
+        (
+            _("Audience"),
+            {"fields": ["statuses", "pre_event", "checked_in", "countries", "organisation_types", "essential"]},
+        ),
+        (
+            _("Text"),
+            {
+                "fields": [
+                    "language",
+                    *(f"{part}_{code}" for code, _name in settings.LANGUAGES for part in ("subject", "body")),
+                ]
+            },
+        ),
+    ]
+    change_form_template = "admin/registration/message/change_form.html"
+    actions = ["carry_on_sending"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return limit(super().get_queryset(request).with_counts(), request.user, MESSAGE_PERMISSION)
+
+    def get_fieldsets(self, request: HttpRequest, obj=None) -> list:
+        if messaging.can_filter_check_in():
+            return self.fieldsets
+        return [
+            (name, {"fields": [field for field in options["fields"] if field != "checked_in"]})
+            for name, options in self.fieldsets
+        ]
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+
+        class WithUser(form):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, user=request.user, **kwargs)
+
+        return WithUser
+
+    def _may(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        if obj is not None:
+            return user_can(request.user, obj.conference_id, MESSAGE_PERMISSION)
+        user = request.user
+        return user.is_active and (user.is_superuser or team_conference_ids(user, MESSAGE_PERMISSION).exists())
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._may(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._may(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._may(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # A message once sent is history: it stays as it went out.
+        return self._may(request, obj) and (obj is None or obj.state == Message.State.DRAFT)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._may(request, obj) and (obj is None or obj.state == Message.State.DRAFT)
+
+    @admin.display(description=_("sent"))
+    def sent_count(self, message: Message) -> int:
+        return message.sent_count
+
+    @admin.display(description=_("failed"))
+    def failed_count(self, message: Message) -> int:
+        return message.failed_count
+
+    @admin.action(description=_("Carry on sending the selected messages (after a broker outage)"))
+    def carry_on_sending(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # Harmless for a message whose task is still running: the batches take turns on its
+        # row lock, and the dedup keys keep each recipient to one email.
+        sending = [message.pk for message in queryset.filter(state=Message.State.SENDING)]
+        for message_id in sending:
+            messaging.hand_over(message_id)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d message handed to the workers.", "%(count)d messages handed to the workers.", len(sending)
+            )
+            % {"count": len(sending)},
+            messages.SUCCESS if sending else messages.WARNING,
+        )
+
+    def save_model(self, request: HttpRequest, obj: Message, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/preview/", wrap(self.preview_view), name="registration_message_preview"),
+            path("<int:pk>/send/", wrap(self.send_view), name="registration_message_send"),
+            path("<int:pk>/progress.json", wrap(self.progress_view), name="registration_message_progress"),
+            *super().get_urls(),
+        ]
+
+    def _message(self, request: HttpRequest, pk: int) -> Message:
+        message = self.get_queryset(request).select_related("conference").filter(pk=pk).first()
+        if message is None or not self._may(request, message):
+            raise Http404(_("No such message."))
+        return message
+
+    def _page(self, request: HttpRequest, message: Message, template: str, title: str, **context) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            f"admin/registration/message/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "message": message,
+                "opts": self.model._meta,
+                **context,
+            },
+        )
+
+    def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """One recipient's email with their data filled in; POST sends it to oneself."""
+        message = self._message(request, pk)
+        if request.method == "POST":
+            messaging.send_test(message, user=request.user)
+            self.message_user(
+                request,
+                _("A test copy is on its way to %(address)s.") % {"address": request.user.email},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(request.path)
+        recipient, rendered = messaging.preview(message)
+        return self._page(request, message, "preview.html", _("Preview"), recipient=recipient, rendered=rendered)
+
+    def send_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """GET: how many people will receive it; POST: send it, once."""
+        message = self._message(request, pk)
+        change_url = reverse("admin:registration_message_change", args=[message.pk])
+        if request.method == "POST":
+            expected = request.POST.get("count", "")
+            try:
+                messaging.start_sending(
+                    message.pk, actor=request.user, expected=int(expected) if expected.isdigit() else None
+                )
+            except MessageError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                return HttpResponseRedirect(change_url if message.state != Message.State.DRAFT else request.path)
+            self.message_user(request, _("Sending has started."), messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        if message.state != Message.State.DRAFT:
+            self.message_user(request, _("This message has already been sent; nobody gets it twice."), messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        count = messaging.audience(message).count()
+        return self._page(request, message, "send.html", _("Send this message?"), count=count)
+
+    def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        return JsonResponse(messaging.progress(self._message(request, pk)))

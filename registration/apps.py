@@ -10,7 +10,7 @@ class RegistrationConfig(AppConfig):
         from accounts import personal_data
         from agenda import events, seats
         from outbox import rendering
-        from registration import notifications, selectors, services
+        from registration import notifications, selectors, services, tasks  # noqa: F401
 
         # The emails to attendees are written when they are sent.
         rendering.register(notifications.KINDS, notifications.render_email)

@@ -36,6 +36,9 @@ class DetailsForm(forms.ModelForm):
             "dietary_requirements": _("For example vegetarian, halal, or a nut allergy. Leave empty if none."),
             "accessibility_needs": _("Anything that helps you take part, such as step-free access or an interpreter."),
             "photo_opt_out": _("Tick if you do not want to appear in photos or in the live stream."),
+            "essential_messages_only": _(
+                "Tick if you want only the messages you need to take part, such as a room change or what to bring."
+            ),
             "language": _("The language of the emails we send you."),
         }
         error_messages = {

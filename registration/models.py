@@ -1,15 +1,17 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat, Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from agenda.models import Conference, Session
 from conference.validators import validate_name, validate_plain_text
+from outbox.models import OutgoingEmail
 
 
 class UserManager(BaseUserManager):
@@ -103,6 +105,7 @@ class Registration(models.Model):
         "dietary_requirements",
         "accessibility_needs",
         "photo_opt_out",
+        "essential_messages_only",
         "language",
     )
 
@@ -128,6 +131,8 @@ class Registration(models.Model):
     privacy_statement_agreed = models.TextField(_("privacy statement agreed to"), editable=False)
     privacy_agreed_at = models.DateTimeField(_("privacy statement agreed at"), editable=False)
     photo_opt_out = models.BooleanField(_("no photos or streaming of me"), default=False)
+    # Off unless the attendee ticks it: organisers' optional messages reach everyone else.
+    essential_messages_only = models.BooleanField(_("only essential messages from the organisers"), default=False)
     language = models.CharField(
         _("language for emails"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
@@ -322,3 +327,120 @@ class ProgrammeFeed(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("registration:my_programme_feed", kwargs={"slug": self.conference.slug, "token": self.token})
+
+
+class MessageQuerySet(models.QuerySet):
+    def with_counts(self):
+        """Each message with its outbox rows counted by status (queued counts those being sent too)."""
+
+        def counted(*statuses):
+            kind = Concat(Value("message:"), Cast(OuterRef("pk"), models.CharField()))
+            rows = OutgoingEmail.objects.filter(conference=OuterRef("conference"), kind=kind, status__in=statuses)
+            return Coalesce(Subquery(rows.order_by().values("conference").annotate(n=Count("pk")).values("n")[:1]), 0)
+
+        return self.annotate(
+            queued_count=counted(OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.SENDING),
+            sent_count=counted(OutgoingEmail.Status.SENT),
+            failed_count=counted(OutgoingEmail.Status.FAILED),
+        )
+
+
+class Message(models.Model):
+    """A message from the organisers to an audience of one conference's attendees, written in
+    one language and optionally translated; each recipient gets it once, in their language,
+    through the outbox (registration.messaging)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+
+    class CheckedIn(models.TextChoices):
+        ANY = "", _("Checked in or not")
+        YES = "yes", _("Checked in")
+        NO = "no", _("Not checked in")
+
+    conference = models.ForeignKey(
+        Conference, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conference")
+    )
+    # The audience: registrations with one of these statuses, narrowed by the fields below.
+    statuses = models.JSONField(_("registration statuses"), default=list)
+    pre_event = models.ForeignKey(
+        Session,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booked on the pre-event"),
+    )
+    checked_in = models.CharField(_("check-in"), max_length=3, choices=CheckedIn.choices, blank=True, default="")
+    countries = models.JSONField(_("countries"), default=list, blank=True)
+    organisation_types = models.JSONField(_("organisation types"), default=list, blank=True)
+    essential = models.BooleanField(
+        _("essential"),
+        default=False,
+        help_text=_("Essential messages also reach the attendees who asked for essential messages only."),
+    )
+    language = models.CharField(
+        _("written in"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    subject_en = models.CharField(_("subject (English)"), max_length=200, blank=True)
+    body_en = models.TextField(_("message (English)"), blank=True)
+    subject_es = models.CharField(_("subject (Spanish)"), max_length=200, blank=True)
+    body_es = models.TextField(_("message (Spanish)"), blank=True)
+    subject_fr = models.CharField(_("subject (French)"), max_length=200, blank=True)
+    body_fr = models.TextField(_("message (French)"), blank=True)
+    subject_de = models.CharField(_("subject (German)"), max_length=200, blank=True)
+    body_de = models.TextField(_("message (German)"), blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by"),
+    )
+    created_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    send_started_at = models.DateTimeField(_("sending started"), null=True, blank=True)
+    # How many the audience counted when sending started, as the confirmation said.
+    recipient_count = models.PositiveIntegerField(_("recipients"), null=True, blank=True)
+    # The last registration queued: the sending task carries on after it.
+    queued_up_to = models.PositiveBigIntegerField(default=0, editable=False)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("message to attendees")
+        verbose_name_plural = _("messages to attendees")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=["draft", "sending", "sent"]), name="message_state_valid"),
+            models.CheckConstraint(condition=Q(checked_in__in=["", "yes", "no"]), name="message_checked_in_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject(self.language) or gettext("(no subject)")
+
+    @property
+    def email_kind(self) -> str:
+        """The kind of its outbox rows, by which they are counted."""
+        return f"message:{self.pk}"
+
+    def text_in(self, language: str) -> tuple[str, str]:
+        """The subject and body in `language`, or as written where that translation is missing."""
+        subject, body = getattr(self, f"subject_{language}", ""), getattr(self, f"body_{language}", "")
+        if subject.strip() and body.strip():
+            return subject, body
+        return getattr(self, f"subject_{self.language}"), getattr(self, f"body_{self.language}")
+
+    def subject(self, language: str) -> str:
+        return self.text_in(language)[0]

@@ -1,9 +1,11 @@
 """Celery tasks of registration: thin, named, id-only and idempotent; the work is in
 registration.notifications."""
 
+import time
+
 from celery import shared_task
 
-from registration import notifications
+from registration import messaging, notifications
 
 # Reminders one task renders before it hands the rest to a fresh task, within the time limit.
 REMINDER_BATCH = 500
@@ -16,3 +18,15 @@ def queue_reminders() -> int:
     if queued == REMINDER_BATCH:
         queue_reminders.delay()  # more are due: carry on in a fresh task
     return queued
+
+
+@shared_task(name=messaging.QUEUE_TASK, acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=330)
+def queue_message(*, message_id: int) -> None:
+    """Write the outbox rows of a message being sent, batch after batch; a retried or
+    repeated run carries on after the last batch that committed, and does nothing once
+    the message is sent. Hands the rest to a fresh task before its time limit."""
+    deadline = time.monotonic() + 240
+    while messaging.queue_batch(message_id):
+        if time.monotonic() > deadline:
+            queue_message.delay(message_id=message_id)
+            return

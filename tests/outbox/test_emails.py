@@ -351,3 +351,30 @@ def test_resend_email_written_at_send_time_is_written_anew(mailoutbox):
     assert copy.message_id != email.message_id
     assert [message.subject for message in mailoutbox] == [copy.subject, copy.subject]
     assert copy.subject
+
+
+def test_queue_emails_saves_many_at_once_and_skips_used_dedup_keys(broker_queue, django_capture_on_commit_callbacks):
+    def email(n: int, key: str | None) -> dict:
+        return {
+            "to": f"person{n}@example.org",
+            "subject": f"Subject {n}",
+            "body_text": "Text",
+            "body_html": "<p>Text</p>",
+            "kind": "bulk",
+            "language": "es",
+            "dedup_key": key,
+        }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert emails.queue_emails([email(1, "bulk:1"), email(2, None)]) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert emails.queue_emails([email(1, "bulk:1"), email(3, "bulk:3")]) == 1
+
+    saved = OutgoingEmail.objects.order_by("to")
+    assert [(e.to, e.dedup_key, e.language, e.status) for e in saved] == [
+        ("person1@example.org", "bulk:1", "es", "queued"),
+        ("person2@example.org", None, "es", "queued"),
+        ("person3@example.org", "bulk:3", "es", "queued"),
+    ]
+    assert len({e.message_id for e in saved}) == 3
+    assert broker_queue() == sorted(("outbox.deliver_email", e.pk) for e in saved)
