@@ -8,6 +8,7 @@ from conference import accessibility, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/teams/join/<str:token>/", accounts_views.join_team, name="team_join"),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),

@@ -5,11 +5,12 @@ import itertools
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Permission
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import Team
+from accounts.teams import PERMISSIONS
 from agenda import demo as agenda_demo
 from agenda.models import Conference, Session
 from outbox.models import OutgoingEmail
@@ -17,6 +18,19 @@ from registration.models import Booking, Registration, RegistrationChange, User
 
 ORGANISER_EMAIL = "organiser@example.org"
 STAFF_EMAIL = "staff@example.org"
+PROGRAMME_EMAIL = "programme@example.org"
+# Each demo team: its name, its conference, its members and what it may do. The organiser is
+# a superuser and needs none; the 2017 team shows a past edition's team, with nobody left in it.
+TEAMS = [
+    (
+        "GROW your REGIOn 2017",
+        agenda_demo.PAST_SLUG,
+        [],
+        ["can_edit_programme", "can_view_registrations", "can_change_registrations", "can_export_attendees"],
+    ),
+    ("Registration desk", agenda_demo.UPCOMING_SLUG, [STAFF_EMAIL], ["can_view_registrations", "can_export_attendees"]),
+    ("Programme", agenda_demo.UPCOMING_SLUG, [PROGRAMME_EMAIL], ["can_edit_programme"]),
+]
 BENCH_EMAIL = "bench-{:06d}@example.org"
 BATCH_SIZE = 5000
 # Share of a bookable bench session's seats that its bookings fill.
@@ -26,16 +40,17 @@ COUNTRIES = ["ES", "FR", "DE", "IT", "PL", "BE", "NL", "PT", "SE", "FI", "AT", "
 
 
 def seed_demo_accounts(*, password: str, keep_passwords: bool) -> list[tuple[User, bool]]:
-    """Create or update the organiser (superuser) and staff (may export) accounts, with a
-    verified email address so that they can also log in on the site.
+    """Create or update the demo accounts and their teams (TEAMS): the organiser
+    (superuser), the staff (sees and exports the upcoming edition's registrations) and the
+    programme editor (edits the upcoming edition's programme), each with a verified email
+    address so that they can also log in on the site. Needs the demo conferences.
 
     New accounts get `password`; existing ones too unless `keep_passwords`, so that a run
     without a chosen password changes nothing. Returns each account and whether it got it.
     """
-    export = Permission.objects.get(content_type__app_label="registration", codename="export_registration")
     accounts = []
     with transaction.atomic():
-        for email, is_superuser in ((ORGANISER_EMAIL, True), (STAFF_EMAIL, False)):
+        for email, is_superuser in ((ORGANISER_EMAIL, True), (STAFF_EMAIL, False), (PROGRAMME_EMAIL, False)):
             user, created = User.objects.get_or_create(email=email)
             user.is_staff = user.is_active = True
             user.is_superuser = is_superuser
@@ -43,10 +58,14 @@ def seed_demo_accounts(*, password: str, keep_passwords: bool) -> list[tuple[Use
             if password_set:
                 user.set_password(password)
             user.save()
-            if not is_superuser:
-                user.user_permissions.add(export)
             EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             accounts.append((user, password_set))
+        for name, slug, members, permissions in TEAMS:
+            team, _ = Team.objects.update_or_create(
+                name=name, defaults={permission: permission in permissions for permission in PERMISSIONS}
+            )
+            team.conferences.set(Conference.objects.filter(slug=slug))
+            team.members.set(User.objects.filter(email__in=members))
     return accounts
 
 
