@@ -5,13 +5,12 @@ import secrets
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import notifications
 from accounts.models import Team, TeamInvitation
-from accounts.teams import PERMISSIONS
+from accounts.teams import may_do_anything
 
 
 def remember_language(user, *, language: str) -> None:
@@ -24,14 +23,10 @@ def remember_language(user, *, language: str) -> None:
 
 
 def sync_staff(users) -> None:
-    """Give the admin (is_staff) to whoever is in a team that may do something, and take
-    it from whoever no longer is; superusers keep it."""
-    permitted = Q()
-    for permission in PERMISSIONS:
-        permitted |= Q(**{permission: True})
-    in_teams = Team.objects.filter(permitted, members=OuterRef("pk"))
-    for user in get_user_model().objects.filter(pk__in=[user.pk for user in users]).annotate(in_team=Exists(in_teams)):
-        is_staff = user.is_superuser or user.in_team
+    """Give the admin (is_staff) to whoever is in a team that may do something in a
+    conference, and take it from whoever no longer is; superusers keep it."""
+    for user in get_user_model().objects.filter(pk__in=[user.pk for user in users]):
+        is_staff = may_do_anything(user) if user.is_active else user.is_superuser
         if user.is_staff != is_staff:
             get_user_model().objects.filter(pk=user.pk).update(is_staff=is_staff)
 
