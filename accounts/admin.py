@@ -134,6 +134,26 @@ class TeamScopedAdmin:
         return scoped, name, description
 
 
+class TeamScopedInline:
+    """An inline of a TeamScopedAdmin: whoever may change the object it is in may add,
+    change and delete its rows (team members hold no Django model permissions)."""
+
+    def _parent_admin(self):
+        return self.admin_site._registry[self.parent_model]
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._parent_admin().has_view_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._parent_admin().has_change_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._parent_admin().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._parent_admin().has_change_permission(request, obj)
+
+
 class TeamRelatedFilter(admin.RelatedFieldListFilter):
     """A related-object filter offering only the conferences (or their rooms, sessions ...)
     the user may see."""

@@ -34,7 +34,7 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from modeltranslation.utils import get_translation_fields
 
-from accounts.admin import TeamScopedAdmin
+from accounts.admin import TeamScopedAdmin, TeamScopedInline
 from agenda import selectors, services
 from agenda.exceptions import AgendaError
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
@@ -118,14 +118,14 @@ class RoomFormSet(BaseInlineFormSet):
         return room
 
 
-class RoomInline(TranslationTabularInline):
+class RoomInline(TeamScopedInline, TranslationTabularInline):
     model = Room
     formset = RoomFormSet
     fields = ["name", "capacity", "position"]
     extra = 0
 
 
-class TrackInline(TranslationTabularInline):
+class TrackInline(TeamScopedInline, TranslationTabularInline):
     model = Track
     fields = ["name", "colour"]
     extra = 0
@@ -200,7 +200,7 @@ class ConferenceSpeakerSelect(AutocompleteSelect):
         return f"{super().get_url()}?{urlencode({'conference': self.conference_id})}"
 
 
-class SessionSpeakerInline(admin.TabularInline):
+class SessionSpeakerInline(TeamScopedInline, admin.TabularInline):
     model = SessionSpeaker
     fields = ["speaker", "role", "position"]
     autocomplete_fields = ["speaker"]

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries.filters import CountryFilter
 
-from accounts.admin import TeamScopedAdmin
+from accounts.admin import TeamScopedAdmin, TeamScopedInline
 from accounts.teams import user_can
 from agenda.models import Conference, Session
 from registration import exports, services
@@ -95,7 +95,7 @@ class ReasonForm(forms.Form):
     )
 
 
-class BookingInline(admin.TabularInline):
+class BookingInline(TeamScopedInline, admin.TabularInline):
     model = Booking
     fields = ["session", "status", "status_changed_at"]
     readonly_fields = fields
@@ -110,7 +110,7 @@ class BookingInline(admin.TabularInline):
         return False
 
 
-class RegistrationChangeInline(admin.TabularInline):
+class RegistrationChangeInline(TeamScopedInline, admin.TabularInline):
     model = RegistrationChange
     fields = ["created_at", "action", "actor", "details"]
     readonly_fields = fields

@@ -207,6 +207,13 @@ def test_another_conferences_programme_cannot_be_opened_or_changed(editor, other
     assert "Changed" not in (other.conference.name, other.speaker.name, other.session.title)
 
 
+def test_the_desk_sees_a_registrations_bookings_and_history(desk, mine):
+    form = page(desk, reverse("admin:registration_registration_change", args=[mine.registration.pk]))
+
+    assert "Pre-event mine" in form
+    assert 'name="changes-TOTAL_FORMS"' in form
+
+
 def test_another_conferences_registration_cannot_be_opened(desk, other):
     response = desk.get(reverse("admin:registration_registration_change", args=[other.registration.pk]))
 
@@ -216,6 +223,12 @@ def test_another_conferences_registration_cannot_be_opened(desk, other):
 
 def test_the_members_session_form_offers_only_its_conferences_rooms_and_tracks(editor, mine):
     form = page(editor, reverse("admin:agenda_session_change", args=[mine.session.pk]))
+    conference_form = page(editor, reverse("admin:agenda_conference_change", args=[mine.conference.pk]))
+
+    # The inlines come with the form: the speakers, and the conference's rooms and tracks.
+    assert 'name="session_speakers-TOTAL_FORMS"' in form
+    assert 'name="rooms-TOTAL_FORMS"' in conference_form
+    assert 'name="tracks-TOTAL_FORMS"' in conference_form
 
     for shown in ("Room mine", "Track mine"):
         assert shown in form
