@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -59,7 +59,14 @@ class TeamScopedAdmin:
         return getattr(obj, f"{last}_id")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return limit(super().get_queryset(request), request.user, self._view_permission(), via=self.conference_path)
+        """What the user may see: where they may see it, or change it."""
+        queryset = super().get_queryset(request)
+        if self._view_permission() == self.team_permission or request.user.is_superuser:
+            return limit(queryset, request.user, self.team_permission, via=self.conference_path)
+        everything = self.model._default_manager.all()
+        viewable = limit(everything, request.user, self._view_permission(), via=self.conference_path)
+        changeable = limit(everything, request.user, self.team_permission, via=self.conference_path)
+        return queryset.filter(Q(pk__in=viewable.values("pk")) | Q(pk__in=changeable.values("pk")))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_team_permission(request, self._view_permission())

@@ -19,6 +19,7 @@ from registration.models import Booking, Registration, RegistrationChange, User
 ORGANISER_EMAIL = "organiser@example.org"
 STAFF_EMAIL = "staff@example.org"
 PROGRAMME_EMAIL = "programme@example.org"
+BENCH_TEAM = "Bench registration desk"
 # Each demo team: its name, its conference, its members and what it may do. The organiser is
 # a superuser and needs none; the 2017 team shows a past edition's team, with nobody left in it.
 TEAMS = [
@@ -72,8 +73,9 @@ def seed_demo_accounts(*, password: str, keep_passwords: bool) -> list[tuple[Use
 def seed_bench(*, sessions: int, attendees: int, password: str, today: dt.date) -> Conference:
     """(Re)create the `bench` conference: its synthetic programme, `attendees` confirmed
     registrations of users `bench-000001@example.org`… with `password` (their email is not
-    verified: benchmarks log them in with a session cookie), and bookings filling most
-    seats of its pre-events and workshops.
+    verified: benchmarks log them in with a session cookie), bookings filling most seats
+    of its pre-events and workshops, and a team through which the staff account (whose
+    session the benchmarks use for the attendee lists) may export them.
 
     Bulk inserts in one transaction: the old bench and its users go, the new one appears
     whole or not at all.
@@ -85,6 +87,11 @@ def seed_bench(*, sessions: int, attendees: int, password: str, today: dt.date) 
         )
         registrations = _create_attendees(conference, count=attendees, password=password)
         _create_bookings(conference, registrations)
+        team, _ = Team.objects.update_or_create(
+            name=BENCH_TEAM, defaults={"can_view_registrations": True, "can_export_attendees": True}
+        )
+        team.conferences.set([conference])
+        team.members.set(User.objects.filter(email=STAFF_EMAIL))
     return conference
 
 

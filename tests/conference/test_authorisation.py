@@ -283,7 +283,10 @@ RULES = [
         team_only(FORBIDDEN, staff_without_export=OK, staff=OK, registration_changer=OK, other_conference=REDIRECT),
         lambda world: {"object_id": world.registration.pk},
     ),
-    Rule("admin:registration_booking_changelist", team_only(OK, registration_changer=FORBIDDEN, other_conference=OK)),
+    Rule(
+        "admin:registration_booking_changelist",
+        team_only(FORBIDDEN, staff_without_export=OK, staff=OK, other_conference=OK),
+    ),
     Rule(
         "admin:registration_exportrecord_changelist",
         team_only(FORBIDDEN, staff=OK, other_conference=OK),

@@ -181,6 +181,8 @@ def test_seed_demo_bench_builds_the_synthetic_conference(monkeypatch):
     attendee = User.objects.get(email="bench-000001@example.org")
     assert attendee.check_password("Veles-e-Vents-2017")
     assert "30 attendees" in output
+    # The benchmarks download its attendee list as the staff account.
+    assert user_can(User.objects.get(email="staff@example.org"), bench, "can_export_attendees")
 
 
 def test_seed_demo_bench_again_replaces_the_previous_one():
