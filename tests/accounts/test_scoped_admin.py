@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agenda.models import Conference, Session, Speaker
@@ -400,3 +402,40 @@ def test_a_superuser_adding_a_session_chooses_the_conference_first(client, mine,
     assert f'href="?conference={mine.conference.pk}"' in chooser
     assert f'href="?conference={other.conference.pk}"' in chooser
     assert 'name="session_speakers-0-speaker"' not in chooser
+
+
+# Queries ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [
+        "admin:agenda_session_changelist",
+        "admin:agenda_speaker_changelist",
+        "admin:registration_registration_changelist",
+        "admin:registration_booking_changelist",
+        "admin:outbox_outgoingemail_changelist",
+    ],
+)
+def test_a_members_lists_take_the_same_queries_for_more_objects(client, mine, other, url):
+    member_client(
+        client, [mine.conference], can_edit_programme=True, can_view_registrations=True, can_change_registrations=True
+    )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse(url)).status_code == 200
+        return len(captured)
+
+    before = queries()
+    for n in range(5):
+        SpeakerFactory(conference=mine.conference)
+        BookingFactory(registration__conference=mine.conference, session=SessionFactory(conference=mine.conference))
+        queue_email(
+            to=f"more-{n}@example.org",
+            subject="More",
+            body_text=".",
+            kind="confirmed",
+            language="en",
+            conference=mine.conference,
+        )
+
+    assert queries() == before
