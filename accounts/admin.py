@@ -4,6 +4,7 @@ conference-bound ModelAdmin to the user's teams."""
 import functools
 
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -121,6 +122,23 @@ class TeamScopedAdmin:
         if field is not None and hasattr(field, "queryset"):
             field.queryset = self.limit_to_teams(request, field.queryset)
         return field
+
+    def log_addition(self, request, obj, message):
+        return self._name_conference(super().log_addition(request, obj, message), obj)
+
+    def log_change(self, request, obj, message):
+        return self._name_conference(super().log_change(request, obj, message), obj)
+
+    def _name_conference(self, entry, obj):
+        """The admin's history names what changed with its conference, "Keynote (GROW your
+        REGIOn 2027)", so that who changed what in which conference can be read there."""
+        if self.conference_path:
+            conference = Conference.objects.get(pk=self.conference_id_of(obj))
+            entry.object_repr = f"{entry.object_repr} ({conference})"[
+                : LogEntry._meta.get_field("object_repr").max_length
+            ]
+            LogEntry.objects.filter(pk=entry.pk).update(object_repr=entry.object_repr)
+        return entry
 
     def get_action(self, action):
         """Every action works on what the user may change (or `action_permissions[name]`);

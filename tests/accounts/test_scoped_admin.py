@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -439,3 +440,25 @@ def test_a_members_lists_take_the_same_queries_for_more_objects(client, mine, ot
         )
 
     assert queries() == before
+
+
+# History ---------------------------------------------------------------------------------
+def test_the_admin_history_names_who_changed_what_in_which_conference(editor, mine):
+    url = reverse("admin:agenda_speaker_change", args=[mine.speaker.pk])
+    data = {
+        "conference": mine.conference.pk,
+        "name": "Ulla Engelmann",
+        "code": mine.speaker.code,
+        "title_en": "Director-General",
+        "organisation": "DG GROW",
+        "country": "",
+        "biography_en": "",
+    }
+
+    response = editor.post(url, data)
+
+    assert response.status_code == 302, html.unescape(response.content.decode())[:3000]
+    entry = LogEntry.objects.get()
+    assert entry.object_repr == "Ulla Engelmann (GROW your REGIOn 2027)"
+    assert entry.user == response.wsgi_request.user
+    assert "Ulla Engelmann (GROW your REGIOn 2027)" in page(editor, reverse("admin:index"))  # recent actions
