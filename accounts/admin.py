@@ -48,7 +48,9 @@ class TeamScopedAdmin:
             return True
         if obj is None:
             return team_conference_ids(user, permission).exists()
-        return user_can(user, self.conference_id_of(obj), permission)
+        conference_id = self.conference_id_of(obj)
+        # Something of no conference (an account email) is for superusers alone.
+        return conference_id is not None and user_can(user, conference_id, permission)
 
     def conference_id_of(self, obj) -> int:
         """The primary key of the conference `obj` belongs to, along `conference_path`."""
@@ -132,8 +134,10 @@ class TeamScopedAdmin:
     def _name_conference(self, entry, obj):
         """The admin's history names what changed with its conference, "Keynote (GROW your
         REGIOn 2027)", so that who changed what in which conference can be read there."""
-        if self.conference_path:
-            conference = Conference.objects.get(pk=self.conference_id_of(obj))
+        if not self.conference_path:
+            return entry
+        conference = Conference.objects.filter(pk=self.conference_id_of(obj)).first()
+        if conference is not None:
             entry.object_repr = f"{entry.object_repr} ({conference})"[
                 : LogEntry._meta.get_field("object_repr").max_length
             ]
