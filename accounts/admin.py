@@ -274,3 +274,10 @@ admin.site.unregister(OutgoingEmail)
 @admin.register(OutgoingEmail)
 class TeamOutgoingEmailAdmin(TeamScopedAdmin, OutgoingEmailAdmin):
     team_permission = "can_view_registrations"
+
+    # The outbox's own rules stand within the team's: no email is written by hand, and one
+    # sent is viewed, never edited (resending is an action).
+    has_add_permission = OutgoingEmailAdmin.has_add_permission
+
+    def has_change_permission(self, request: HttpRequest, obj: OutgoingEmail | None = None) -> bool:
+        return obj is None and super().has_change_permission(request)

@@ -462,3 +462,16 @@ def test_the_admin_history_names_who_changed_what_in_which_conference(editor, mi
     assert entry.object_repr == "Ulla Engelmann (GROW your REGIOn 2027)"
     assert entry.user == response.wsgi_request.user
     assert "Ulla Engelmann (GROW your REGIOn 2027)" in page(editor, reverse("admin:index"))  # recent actions
+
+
+def test_a_member_views_an_email_of_the_conference_but_never_edits_or_adds_one(desk, mine):
+    url = reverse("admin:outbox_outgoingemail_change", args=[mine.email.pk])
+
+    shown = page(desk, url)
+    posted = desk.post(url, {"to": "changed@example.org", "subject": "Changed"})
+
+    assert "mail-mine@example.org" in shown
+    assert 'name="_save"' not in shown
+    assert posted.status_code == 403
+    assert OutgoingEmail.objects.get(pk=mine.email.pk).to == "mail-mine@example.org"
+    assert desk.get(reverse("admin:outbox_outgoingemail_add")).status_code == 403
