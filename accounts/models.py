@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -34,3 +36,35 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TeamInvitation(models.Model):
+    """An invitation to join a team, sent by email: whoever opens its link, logged in with
+    a verified address it was sent to, joins the team. Used once; it expires."""
+
+    VALID_FOR = datetime.timedelta(days=14)
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("team"))
+    email = models.EmailField(_("email"))
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("team invitation")
+        verbose_name_plural = _("team invitations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def expires_at(self) -> datetime.datetime:
+        return self.created_at + self.VALID_FOR

@@ -5,7 +5,7 @@ permission in every conference; anyone else holds a permission in a conference w
 team of theirs that has it runs that conference. Inactive and anonymous users hold none.
 """
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Team
 
@@ -48,3 +48,16 @@ def limit(queryset: QuerySet, user, permission: str | None = None, *, via: str =
         return queryset.none()
     lookup = f"{via}__in" if via else "pk__in"
     return queryset.filter(**{lookup: team_conference_ids(user, permission)})
+
+
+def may_do_anything(user) -> bool:
+    """Whether `user` holds any permission in any conference (superusers do): who gets the
+    admin, and a link to it."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.is_superuser:
+        return True
+    any_permission = Q()
+    for permission in PERMISSIONS:
+        any_permission |= Q(**{permission: True})
+    return Team.objects.filter(any_permission, members=user, conferences__isnull=False).exists()

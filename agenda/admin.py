@@ -19,9 +19,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
@@ -31,6 +34,7 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from modeltranslation.utils import get_translation_fields
 
+from accounts.admin import TeamScopedAdmin, TeamScopedInline
 from agenda import selectors, services
 from agenda.exceptions import AgendaError
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
@@ -114,21 +118,23 @@ class RoomFormSet(BaseInlineFormSet):
         return room
 
 
-class RoomInline(TranslationTabularInline):
+class RoomInline(TeamScopedInline, TranslationTabularInline):
     model = Room
     formset = RoomFormSet
     fields = ["name", "capacity", "position"]
     extra = 0
 
 
-class TrackInline(TranslationTabularInline):
+class TrackInline(TeamScopedInline, TranslationTabularInline):
     model = Track
     fields = ["name", "colour"]
     extra = 0
 
 
 @admin.register(Conference)
-class ConferenceAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationAdmin):
+class ConferenceAdmin(TeamScopedAdmin, ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationAdmin):
+    conference_path = ""
+    team_permission = "can_edit_programme"
     list_display = ["name", "slug", "start_date", "end_date", "city", "session_count", "is_published", "is_cancelled"]
     list_filter = ["is_published", "is_cancelled"]
     search_fields = [*get_translation_fields("name"), "slug", "city", "venue"]
@@ -166,7 +172,8 @@ class ConferenceAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationA
 
 
 @admin.register(Speaker)
-class SpeakerAdmin(ProgrammeAdminMixin, TranslationAdmin):
+class SpeakerAdmin(TeamScopedAdmin, ProgrammeAdminMixin, TranslationAdmin):
+    team_permission = "can_edit_programme"
     list_display = ["name", "title", "organisation", "country", "conference"]
     list_filter = ["conference"]
     list_select_related = ["conference"]
@@ -193,7 +200,7 @@ class ConferenceSpeakerSelect(AutocompleteSelect):
         return f"{super().get_url()}?{urlencode({'conference': self.conference_id})}"
 
 
-class SessionSpeakerInline(admin.TabularInline):
+class SessionSpeakerInline(TeamScopedInline, admin.TabularInline):
     model = SessionSpeaker
     fields = ["speaker", "role", "position"]
     autocomplete_fields = ["speaker"]
@@ -220,7 +227,7 @@ class DayFilter(admin.SimpleListFilter):
     parameter_name = "day"
 
     def lookups(self, request, model_admin):
-        sessions = Session.objects.all()
+        sessions = model_admin.limit_to_teams(request, Session.objects.all(), view=True)
         conference_id = request.GET.get("conference__id__exact", "")
         if conference_id.isdigit():
             sessions = sessions.filter(conference_id=conference_id)
@@ -249,7 +256,8 @@ class ConferencePartFilter(admin.SimpleListFilter):
     model: type[Room] | type[Track]
 
     def lookups(self, request, model_admin):
-        parts = self.model.objects.select_related("conference").order_by("conference__start_date", "name")
+        parts = model_admin.limit_to_teams(request, self.model.objects.all(), view=True)
+        parts = parts.select_related("conference").order_by("conference__start_date", "name")
         conference_id = request.GET.get("conference__id__exact", "")
         if conference_id.isdigit():
             return [(part.pk, part.name) for part in parts.filter(conference_id=conference_id)]
@@ -283,7 +291,8 @@ class SessionChangeList(ChangeList):
 
 
 @admin.register(Session)
-class SessionAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationAdmin):
+class SessionAdmin(TeamScopedAdmin, ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationAdmin):
+    team_permission = "can_edit_programme"
     list_display = ["when", "title", "code", "room_or_all", "kind", "speaker_names", "status", "clash_list", "on_site"]
     list_display_links = ["title"]
     list_filter = ["conference", DayFilter, RoomFilter, "kind", TrackFilter, "status"]
@@ -316,6 +325,27 @@ class SessionAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationAdmi
     def get_changelist(self, request, **kwargs):
         return SessionChangeList
 
+    def add_view(self, request, form_url="", extra_context=None):
+        """The conference first: the form then offers only its rooms, tracks and speakers,
+        so that no choice it offers is refused when saved."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        conferences = self.limit_to_teams(request, Conference.objects.order_by("-start_date", "name"))
+        conference_id = _conference_param(request)
+        if conference_id is None:
+            if len(conferences) == 1:
+                return redirect(f"{request.path}?{urlencode({'conference': conferences[0].pk})}")
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Add a session to which conference?"),
+                "conferences": conferences,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/agenda/session/choose_conference.html", context)
+        if not conferences.filter(pk=conference_id).exists():
+            raise PermissionDenied
+        return super().add_view(request, form_url, extra_context)
+
     def get_readonly_fields(self, request, obj=None):
         # A session does not move between conferences: its rooms, speakers and cache are theirs.
         return [*self.readonly_fields, "conference"] if obj else self.readonly_fields
@@ -323,6 +353,10 @@ class SessionAdmin(ConferenceTimezoneMixin, ProgrammeAdminMixin, TranslationAdmi
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         conference_id = obj.conference_id if obj else _conference_param(request)
+        if obj is None and conference_id and "conference" in form.base_fields:
+            # The add form's conference is the one chosen first (add_view).
+            field = form.base_fields["conference"]
+            field.queryset = field.queryset.filter(pk=conference_id)
         for name in ("room", "track"):
             field = form.base_fields[name]
             if conference_id:

@@ -10,6 +10,7 @@ urlpatterns = [
     # Before the admin's own URLs, which it replaces.
     path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
+    path("accounts/teams/join/<str:token>/", accounts_views.join_team, name="team_join"),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries.filters import CountryFilter
 
+from accounts.admin import TeamScopedAdmin, TeamScopedInline
 from accounts.teams import limit, team_conference_ids, user_can
 from agenda.models import Conference, Session
 from registration import exports, messaging, services
@@ -41,7 +42,8 @@ class PreEventFilter(admin.SimpleListFilter):
     parameter_name = "pre_event"
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[int, str]]:
-        sessions = Session.objects.with_sign_up().select_related("conference")
+        sessions = model_admin.limit_to_teams(request, Session.objects.with_sign_up(), view=True)
+        sessions = sessions.select_related("conference")
         conference = request.GET.get("conference__id__exact")
         if conference and conference.isascii() and conference.isdigit():
             sessions = sessions.filter(conference_id=conference)
@@ -98,7 +100,7 @@ class ReasonForm(forms.Form):
     )
 
 
-class BookingInline(admin.TabularInline):
+class BookingInline(TeamScopedInline, admin.TabularInline):
     model = Booking
     fields = ["session", "status", "status_changed_at"]
     readonly_fields = fields
@@ -113,7 +115,7 @@ class BookingInline(admin.TabularInline):
         return False
 
 
-class RegistrationChangeInline(admin.TabularInline):
+class RegistrationChangeInline(TeamScopedInline, admin.TabularInline):
     model = RegistrationChange
     fields = ["created_at", "action", "actor", "details"]
     readonly_fields = fields
@@ -128,7 +130,10 @@ class RegistrationChangeInline(admin.TabularInline):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(admin.ModelAdmin):
+class RegistrationAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    view_permission = "can_view_registrations"
+    team_permission = "can_change_registrations"
+    action_permissions = {"export_selected": "can_export_attendees"}
     form = RegistrationAdminForm
     list_display = [
         "number",
@@ -170,6 +175,9 @@ class RegistrationAdmin(admin.ModelAdmin):
             return [*self.readonly_fields, *Registration.DETAIL_FIELDS, "pre_events"]
         return self.readonly_fields
 
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_team_permission(request, "can_export_attendees")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # attendees register themselves; the form keeps the privacy agreement
 
@@ -197,12 +205,12 @@ class RegistrationAdmin(admin.ModelAdmin):
                 obj, session_ids=[session.pk for session in form.cleaned_data["pre_events"]], actor=request.user
             )
 
-    @admin.action(description=_("Approve selected registrations"))
+    @admin.action(description=_("Approve selected registrations"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
         # In the order they came, so that places left go to the earliest.
         self._apply(request, queryset.order_by("created_at", "pk"), services.approve_registration)
 
-    @admin.action(description=_("Reject selected registrations, with a reason"))
+    @admin.action(description=_("Reject selected registrations, with a reason"), permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -211,19 +219,19 @@ class RegistrationAdmin(admin.ModelAdmin):
             return None
         return self._confirm(request, queryset, "reject", _("Reject these registrations?"), form)
 
-    @admin.action(description=_("Cancel selected registrations"))
+    @admin.action(description=_("Cancel selected registrations"), permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         if "apply" in request.POST:
             self._apply(request, queryset, services.cancel_registration)
             return None
         return self._confirm(request, queryset, "cancel", _("Cancel these registrations?"), None)
 
-    @admin.action(description=_("Move selected to the front of the waiting list"))
+    @admin.action(description=_("Move selected to the front of the waiting list"), permissions=["change"])
     def move_up(self, request: HttpRequest, queryset: QuerySet) -> None:
         # Last first, so that the selected keep their order among themselves at the front.
         self._apply(request, queryset.order_by("-status_changed_at", "-pk"), services.move_up)
 
-    @admin.action(description=_("Send the confirmation again, as it stands now"))
+    @admin.action(description=_("Send the confirmation again, as it stands now"), permissions=["change"])
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet) -> None:
         confirmed = queryset.filter(status=Registration.Status.CONFIRMED).select_related("user", "conference")
         with transaction.atomic():
@@ -235,20 +243,21 @@ class RegistrationAdmin(admin.ModelAdmin):
             messages.SUCCESS if queued else messages.WARNING,
         )
 
-    @admin.action(description=_("Export selected registrations"))
+    @admin.action(description=_("Export selected registrations"), permissions=["export"])
     def export_selected(self, request: HttpRequest, queryset: QuerySet[Registration]):
         """The selected registrations as the attendee list (Excel dialect).
 
-        Needs the export permission; the selection must belong to one conference, whose
-        zone the dates are written in.
+        Needs the export permission of the conference (the selection is cut down to it
+        first); the selection must belong to one conference, whose zone the dates are
+        written in.
         """
-        if not request.user.has_perm(exports.EXPORT_PERMISSION):
-            raise PermissionDenied
         conference_ids = list(queryset.order_by().values_list("conference", flat=True).distinct()[:2])
         if len(conference_ids) != 1:
             self.message_user(request, _("Select the registrations of one conference at a time."), messages.ERROR)
             return None
         conference = Conference.objects.get(pk=conference_ids[0])
+        if not user_can(request.user, conference, "can_export_attendees"):
+            raise PermissionDenied
         selected = Registration.objects.filter(pk__in=queryset.values("pk")).order_by("number")
         export = exports.AttendeeList(
             conference,
@@ -295,7 +304,9 @@ class RegistrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    conference_path = "session__conference"
+    team_permission = "can_view_registrations"
     list_display = ["registration", "session", "status", "status_changed_at"]
     list_filter = ["session__conference", "status", "session"]
     list_select_related = ["registration__conference", "session"]
@@ -313,7 +324,9 @@ class BookingAdmin(admin.ModelAdmin):
 
 
 @admin.register(RegistrationChange)
-class RegistrationChangeAdmin(admin.ModelAdmin):
+class RegistrationChangeAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    conference_path = "registration__conference"
+    team_permission = "can_view_registrations"
     list_display = ["created_at", "registration", "action", "actor"]
     list_filter = ["action", "registration__conference", "created_at"]
     list_select_related = ["registration__conference", "actor"]
@@ -331,7 +344,8 @@ class RegistrationChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExportRecord)
-class ExportRecordAdmin(admin.ModelAdmin):
+class ExportRecordAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    team_permission = "can_export_attendees"
     """Who downloaded which attendee list: kept as written."""
 
     list_display = ["created_at", "conference", "kind", "user_email", "rows", "finished_at"]

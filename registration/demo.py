@@ -5,11 +5,12 @@ import itertools
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Permission
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import Team
+from accounts.teams import PERMISSIONS
 from agenda import demo as agenda_demo
 from agenda.models import Conference, Session
 from outbox.models import OutgoingEmail
@@ -19,6 +20,20 @@ ORGANISER_EMAIL = "organiser@example.org"
 STAFF_EMAIL = "staff@example.org"
 # Checks people in at the upcoming edition's door: a member of its check-in team (checkin.demo).
 CHECKIN_EMAIL = "checkin@example.org"
+PROGRAMME_EMAIL = "programme@example.org"
+BENCH_TEAM = "Bench registration desk"
+# Each demo team: its name, its conference, its members and what it may do. The organiser is
+# a superuser and needs none; the 2017 team shows a past edition's team, with nobody left in it.
+TEAMS = [
+    (
+        "GROW your REGIOn 2017",
+        agenda_demo.PAST_SLUG,
+        [],
+        ["can_edit_programme", "can_view_registrations", "can_change_registrations", "can_export_attendees"],
+    ),
+    ("Registration desk", agenda_demo.UPCOMING_SLUG, [STAFF_EMAIL], ["can_view_registrations", "can_export_attendees"]),
+    ("Programme", agenda_demo.UPCOMING_SLUG, [PROGRAMME_EMAIL], ["can_edit_programme"]),
+]
 BENCH_EMAIL = "bench-{:06d}@example.org"
 BATCH_SIZE = 5000
 # Share of a bookable bench session's seats that its bookings fill.
@@ -28,19 +43,22 @@ COUNTRIES = ["ES", "FR", "DE", "IT", "PL", "BE", "NL", "PT", "SE", "FI", "AT", "
 
 
 def seed_demo_accounts(*, password: str, keep_passwords: bool) -> list[tuple[User, bool]]:
-    """Create or update the organiser (superuser), staff (may export) and check-in (neither
-    staff nor superuser: its team lets it in) accounts, with a verified email address so that
-    they can also log in on the site.
+    """Create or update the demo accounts and their teams (TEAMS): the organiser
+    (superuser), the staff (sees and exports the upcoming edition's registrations), the
+    programme editor (edits the upcoming edition's programme) and the check-in account
+    (neither staff nor superuser: the check-in team that checkin.demo makes lets it in),
+    each with a verified email address so that they can also log in on the site. Needs the
+    demo conferences.
 
     New accounts get `password`; existing ones too unless `keep_passwords`, so that a run
     without a chosen password changes nothing. Returns each account and whether it got it.
     """
-    export = Permission.objects.get(content_type__app_label="registration", codename="export_registration")
     accounts = []
     with transaction.atomic():
         for email, is_staff, is_superuser in (
             (ORGANISER_EMAIL, True, True),
             (STAFF_EMAIL, True, False),
+            (PROGRAMME_EMAIL, True, False),
             (CHECKIN_EMAIL, False, False),
         ):
             user, created = User.objects.get_or_create(email=email)
@@ -51,18 +69,23 @@ def seed_demo_accounts(*, password: str, keep_passwords: bool) -> list[tuple[Use
             if password_set:
                 user.set_password(password)
             user.save()
-            if email == STAFF_EMAIL:
-                user.user_permissions.add(export)
             EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             accounts.append((user, password_set))
+        for name, slug, members, permissions in TEAMS:
+            team, _ = Team.objects.update_or_create(
+                name=name, defaults={permission: permission in permissions for permission in PERMISSIONS}
+            )
+            team.conferences.set(Conference.objects.filter(slug=slug))
+            team.members.set(User.objects.filter(email__in=members))
     return accounts
 
 
 def seed_bench(*, sessions: int, attendees: int, password: str, today: dt.date) -> Conference:
     """(Re)create the `bench` conference: its synthetic programme, `attendees` confirmed
     registrations of users `bench-000001@example.org`… with `password` (their email is not
-    verified: benchmarks log them in with a session cookie), and bookings filling most
-    seats of its pre-events and workshops.
+    verified: benchmarks log them in with a session cookie), bookings filling most seats
+    of its pre-events and workshops, and a team through which the staff account (whose
+    session the benchmarks use for the attendee lists) may export them.
 
     Bulk inserts in one transaction: the old bench and its users go, the new one appears
     whole or not at all.
@@ -74,6 +97,11 @@ def seed_bench(*, sessions: int, attendees: int, password: str, today: dt.date) 
         )
         registrations = _create_attendees(conference, count=attendees, password=password)
         _create_bookings(conference, registrations)
+        team, _ = Team.objects.update_or_create(
+            name=BENCH_TEAM, defaults={"can_view_registrations": True, "can_export_attendees": True}
+        )
+        team.conferences.set([conference])
+        team.members.set(User.objects.filter(email=STAFF_EMAIL))
     return conference
 
 

@@ -30,8 +30,6 @@ from django_countries import countries
 from agenda.models import Conference, Session
 from registration.models import Booking, ExportRecord, Registration
 
-EXPORT_PERMISSION = "registration.export_registration"
-
 # Rows fetched per round trip of the server-side cursor, and rows per chunk sent to the client.
 FETCH_ROWS = 2000
 ROWS_PER_CHUNK = 500

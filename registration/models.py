@@ -147,7 +147,6 @@ class Registration(models.Model):
         verbose_name = _("registration")
         verbose_name_plural = _("registrations")
         ordering = ["conference", "number"]
-        permissions = [("export_registration", _("Can export attendee lists"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["conference", "user"],

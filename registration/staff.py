@@ -1,11 +1,12 @@
 """Staff pages: the dashboard of figures and the attendee lists as CSV.
 
-Who may: the dashboard shows only counts, so any staff member sees it (is_staff), and so
-does anyone holding the export permission; the lists carry personal data and need the
-`registration.export_registration` permission. Anonymous visitors are sent to log in.
+Who may, per conference and through its teams (accounts.teams): the dashboard shows only
+counts, so whoever may see the registrations or export them sees it; the lists carry
+personal data and need the export permission. Superusers may everything; anyone else gets
+a 403, and anonymous visitors are sent to log in.
 """
 
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -13,24 +14,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from accounts.teams import user_can
 from agenda.models import Conference, Session
 from registration import charts, exports, selectors
 from registration.dashboard import panels
-from registration.exports import EXPORT_PERMISSION
 from registration.forms import AttendeeExportForm, ExportOptionsForm
 from registration.models import Registration
 
 
-def _check_staff(user) -> None:
-    if not (user.is_staff or user.has_perm(EXPORT_PERMISSION)):
+def _conference(request: HttpRequest, slug: str, *permissions: str) -> Conference:
+    """The conference of the address, if the user holds one of `permissions` there."""
+    conference = get_object_or_404(Conference, slug=slug)
+    if not any(user_can(request.user, conference, permission) for permission in permissions):
         raise PermissionDenied
+    return conference
 
 
 @login_required
 @require_GET
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    _check_staff(request.user)
-    conference = get_object_or_404(Conference, slug=slug)
+    conference = _conference(request, slug, "can_view_registrations", "can_export_attendees")
     totals = selectors.count_registrations_by_status(conference)
     pre_events = list(selectors.sessions_with_sign_up(conference))
     for session in pre_events:
@@ -67,6 +70,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "attendee_form": AttendeeExportForm(conference=conference),
         "lists_form": ExportOptionsForm(auto_id="lists_%s"),
         "panels": panels(conference),
+        "can_export": user_can(request.user, conference, "can_export_attendees"),
     }
     return render(request, "registration/staff_dashboard.html", context)
 
@@ -78,10 +82,9 @@ def _invalid(request: HttpRequest, conference: Conference, form) -> HttpResponse
 
 
 @login_required
-@permission_required(EXPORT_PERMISSION, raise_exception=True)
 @require_GET
 def attendees_csv(request: HttpRequest, slug: str) -> HttpResponse | StreamingHttpResponse:
-    conference = get_object_or_404(Conference, slug=slug)
+    conference = _conference(request, slug, "can_export_attendees")
     form = AttendeeExportForm(request.GET, conference=conference)
     if not form.is_valid():
         return _invalid(request, conference, form)
@@ -90,10 +93,9 @@ def attendees_csv(request: HttpRequest, slug: str) -> HttpResponse | StreamingHt
 
 
 @login_required
-@permission_required(EXPORT_PERMISSION, raise_exception=True)
 @require_GET
 def check_in_csv(request: HttpRequest, slug: str) -> HttpResponse | StreamingHttpResponse:
-    conference = get_object_or_404(Conference, slug=slug)
+    conference = _conference(request, slug, "can_export_attendees")
     form = ExportOptionsForm(request.GET)
     if not form.is_valid():
         return _invalid(request, conference, form)
@@ -102,10 +104,9 @@ def check_in_csv(request: HttpRequest, slug: str) -> HttpResponse | StreamingHtt
 
 
 @login_required
-@permission_required(EXPORT_PERMISSION, raise_exception=True)
 @require_GET
 def session_csv(request: HttpRequest, slug: str, code: str) -> HttpResponse | StreamingHttpResponse:
-    conference = get_object_or_404(Conference, slug=slug)
+    conference = _conference(request, slug, "can_export_attendees")
     session = get_object_or_404(
         Session.objects.with_sign_up().filter(conference=conference).select_related("conference"), code=code
     )

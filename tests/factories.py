@@ -3,7 +3,6 @@ import zoneinfo
 
 import factory
 from allauth.account.models import EmailAddress
-from django.contrib.auth.models import Permission
 from django.db.models import Max
 from django.utils import timezone
 
@@ -46,14 +45,19 @@ class VerifiedUserFactory(UserFactory):
 
 
 class StaffFactory(VerifiedUserFactory):
-    """Staff; `can_export=True` also grants the attendee-list export permission."""
+    """Staff in a team that may see the registrations of every conference that exists when
+    it is made; `can_export=True` also lets it export their attendee lists."""
 
     is_staff = True
 
     @factory.post_generation
     def can_export(self, create: bool, extracted: bool | None, **kwargs) -> None:
-        if create and extracted:
-            self.user_permissions.add(Permission.objects.get(codename="export_registration"))
+        if create:
+            team = Team.objects.create(
+                name=f"Staff {self.email}", can_view_registrations=True, can_export_attendees=bool(extracted)
+            )
+            team.conferences.set(Conference.objects.all())
+            team.members.add(self)
 
 
 class OrganiserFactory(VerifiedUserFactory):

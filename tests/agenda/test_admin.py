@@ -441,3 +441,45 @@ def test_speaker_edit_shows_on_the_public_pages_at_once(organiser, conference):
     listing = organiser.get(f"/{conference.slug}/speakers/").content.decode()
     assert "Joaquim Puig" in listing
     assert "President of the Generalitat Valenciana" in listing
+
+
+def test_two_editions_with_a_speaker_of_the_same_name_each_offer_and_keep_their_own(organiser):
+    """The keynote of the 2027 edition, added by an organiser who sees both editions: the
+    form asks for the conference first, then offers that edition's Ulla Engelmann alone,
+    and saving with her keeps her (no "Select a valid choice" for a choice it offered)."""
+    past = ConferenceFactory(name="GROW your REGIOn 2017")
+    upcoming = ConferenceFactory(name="GROW your REGIOn 2027")
+    SpeakerFactory(conference=past, name="Ulla Engelmann")
+    ulla = SpeakerFactory(conference=upcoming, name="Ulla Engelmann")
+    puig = SpeakerFactory(conference=upcoming, name="Ximo Puig")
+    RoomFactory(conference=past, name="Hall 2017")
+    room = RoomFactory(conference=upcoming, name="Hall 2027")
+
+    chooser = html.unescape(organiser.get(f"{SESSIONS}add/").content.decode())
+    assert 'name="session_speakers-0-speaker"' not in chooser
+    assert f'href="?conference={upcoming.pk}"' in chooser
+
+    form = html.unescape(organiser.get(f"{SESSIONS}add/?conference={upcoming.pk}").content.decode())
+    url = re.search(r'data-ajax--url="([^"]+)"', form).group(1)
+    assert url == f"/admin/autocomplete/?conference={upcoming.pk}"
+    query = {"term": "Ulla", "app_label": "agenda", "model_name": "sessionspeaker", "field_name": "speaker"}
+    offered = json.loads(organiser.get(f"{url}&{urlencode(query)}").content)["results"]
+    assert [result["id"] for result in offered] == [str(ulla.pk)]
+    assert "Hall 2027" in form
+    assert "Hall 2017" not in form
+
+    response = organiser.post(
+        f"{SESSIONS}add/?conference={upcoming.pk}",
+        session_form(
+            upcoming,
+            title_en="Keynote",
+            code="keynote",
+            kind=Session.Kind.KEYNOTE,
+            room=room.pk,
+            speakers=[(ulla, "speaker"), (puig, "speaker")],
+        ),
+    )
+
+    assert response.status_code == 302, html.unescape(response.content.decode())
+    keynote = Session.objects.get(conference=upcoming, code="keynote")
+    assert [a.speaker for a in keynote.session_speakers.all()] == [ulla, puig]

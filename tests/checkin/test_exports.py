@@ -76,7 +76,7 @@ def test_the_column_costs_no_query_per_attendee(
         services.check_in(registration, door=Door(conference.start_date), actor=door_staff)
 
     # user, permissions (2), conference, record, savepoint, the rows, release, record update
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         assert len(attendee_rows(client, conference)) == count
 
 

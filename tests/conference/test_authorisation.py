@@ -15,6 +15,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import TeamInvitation
+from accounts.teams import PERMISSIONS
 from agenda.models import Conference, Session, Speaker, Star
 from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan, Ticket
 from meetings.models import Meeting, MeetingRequest, MeetingSeat, Profile
@@ -30,6 +32,7 @@ from tests.factories import (
     RegistrationFactory,
     SessionSpeakerFactory,
     StaffFactory,
+    TeamFactory,
     VerifiedUserFactory,
 )
 from tests.voting.factories import PollFactory
@@ -53,7 +56,11 @@ OK, REDIRECT, LOGIN, ADMIN_LOGIN, SITE_LOGIN_TO_ADMIN, BAD_REQUEST, FORBIDDEN, N
 
 @dataclass(frozen=True)
 class Access:
-    """What each kind of visitor gets."""
+    """What each kind of visitor gets. Staff are members of a team of the conference that
+    may see its registrations, and export them (`staff`) or not; then one member for each
+    other team permission, holding it alone; then a member of a team holding every
+    permission in another conference only. Those members get, unless a rule says otherwise,
+    what `staff_without_export` gets: nothing their permission does not give."""
 
     anonymous: Outcome
     attendee: Outcome
@@ -61,10 +68,41 @@ class Access:
     staff_without_export: Outcome
     staff: Outcome
     organiser: Outcome
+    programme_editor: Outcome | None = None
+    registration_changer: Outcome | None = None
+    check_in: Outcome | None = None
+    meetings: Outcome | None = None
+    voting: Outcome | None = None
+    messaging: Outcome | None = None
+    other_conference: Outcome | None = None
+
+    def __post_init__(self) -> None:
+        for role in TEAM_ROLES:
+            if getattr(self, role) is None:
+                object.__setattr__(self, role, self.staff_without_export)
+
+
+# Each member's one team permission in the conference.
+TEAM_ROLES = {
+    "programme_editor": "can_edit_programme",
+    "registration_changer": "can_change_registrations",
+    "check_in": "can_check_in",
+    "meetings": "can_run_meetings",
+    "voting": "can_run_voting",
+    "messaging": "can_message_attendees",
+    "other_conference": None,
+}
 
 
 def everyone(outcome: Outcome) -> Access:
     return Access(*[outcome] * len(Access.__dataclass_fields__))
+
+
+def team_only(outcome: Outcome, **members: Outcome) -> Access:
+    """An admin page: visitors who are not staff are sent to the admin's login, the
+    organiser gets the page, and staff and team members what `members` says, else `outcome`."""
+    staff = dict.fromkeys(["staff_without_export", "staff", *TEAM_ROLES], outcome) | members
+    return Access(anonymous=ADMIN_LOGIN, attendee=ADMIN_LOGIN, other_attendee=ADMIN_LOGIN, organiser=OK, **staff)
 
 
 EVERYONE = everyone(OK)
@@ -72,17 +110,18 @@ NOBODY = everyone(NOT_FOUND)
 SIGNED_IN = Access(LOGIN, OK, OK, OK, OK, OK)
 # Only the attendee's own registration; whoever has none finds nothing.
 REGISTERED = Access(LOGIN, OK, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND)
-STAFF = Access(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK)
-EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
-ADMIN_ORGANISERS = Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, FORBIDDEN, FORBIDDEN, OK)
-# Team members who may check people in, or run voting; here only the organiser (a superuser) is one.
-CHECKERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
-VOTING_RUNNERS = CHECKERS
+# The staff pages: whoever may see or export the conference's registrations; the lists, exporters.
+STAFF = Access(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, OK, **dict.fromkeys(TEAM_ROLES, FORBIDDEN))
+EXPORTERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK, **dict.fromkeys(TEAM_ROLES, FORBIDDEN))
+ADMIN_ORGANISERS = team_only(FORBIDDEN)
+# Team members who may check people in, or run voting, and the organiser (a superuser).
+CHECKERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, check_in=OK)
+VOTING_RUNNERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, voting=OK)
 POSTS_ONLY = Access(LOGIN, POST_ONLY, POST_ONLY, POST_ONLY, POST_ONLY, POST_ONLY)
 # Bilateral meetings: confirmed attendees are sent to opt in first; nobody else finds anything.
 MEETING_PARTICIPANTS = Access(LOGIN, REDIRECT, REDIRECT, NOT_FOUND, NOT_FOUND, NOT_FOUND)
-# Organisers of bilateral meetings: a team with the permission (none in this world) or superusers.
-MEETING_ORGANISERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
+# Organisers of bilateral meetings: a team with the permission, or superusers.
+MEETING_ORGANISERS = Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, meetings=OK)
 ROLES = list(Access.__dataclass_fields__)
 # What the project's views write; a POST refused for want of its CSRF token changes none of it.
 WRITTEN_BY_VIEWS = (
@@ -106,6 +145,7 @@ WRITTEN_BY_VIEWS = (
     MeetingSeat,
     Star,
     ProgrammeFeed,
+    TeamInvitation,
 )
 
 
@@ -121,29 +161,48 @@ class World:
     speaker: Speaker
     registration: Registration
     other_registration: Registration
+    invitation: TeamInvitation
     users: dict[str, User | None]
+
+
+def member(conferences: list[Conference], **permissions: bool) -> User:
+    user = VerifiedUserFactory(is_staff=True)
+    TeamFactory(conferences=conferences, members=[user], **permissions)
+    return user
 
 
 def build_world() -> World:
     conference = ConferenceFactory()
+    draft_conference = ConferenceFactory(is_published=False)
     appearance = SessionSpeakerFactory(session__conference=conference, session__kind=Session.Kind.PRE_EVENT)
     registration = RegistrationFactory(conference=conference, user=VerifiedUserFactory())
     other_registration = RegistrationFactory(conference=conference, user=VerifiedUserFactory())
+    users = {
+        "anonymous": None,
+        "attendee": registration.user,
+        "other_attendee": other_registration.user,
+        "staff_without_export": StaffFactory(),
+        "staff": StaffFactory(can_export=True),
+        "organiser": OrganiserFactory(),
+    }
+    for role, permission in TEAM_ROLES.items():
+        if permission:
+            users[role] = member([conference, draft_conference], **{permission: True})
+    users["other_conference"] = member([ConferenceFactory()], **dict.fromkeys(PERMISSIONS, True))
+    invitation = TeamInvitation.objects.create(
+        team=TeamFactory(conferences=[conference], can_view_registrations=True),
+        email=registration.user.email,
+        token="an-invitation-to-the-attendee",
+    )
     return World(
         conference=conference,
-        draft_conference=ConferenceFactory(is_published=False),
+        draft_conference=draft_conference,
         pre_event=appearance.session,
         speaker=appearance.speaker,
         registration=registration,
         other_registration=other_registration,
-        users={
-            "anonymous": None,
-            "attendee": registration.user,
-            "other_attendee": other_registration.user,
-            "staff_without_export": StaffFactory(),
-            "staff": StaffFactory(can_export=True),
-            "organiser": OrganiserFactory(),
-        },
+        invitation=invitation,
+        users=users,
     )
 
 
@@ -256,6 +315,7 @@ RULES = [
     Rule("registration:my_programme_feed", EVERYONE, feed),
     Rule("registration:my_programme_feed", NOBODY, forged_feed),
     Rule("registration:staff_dashboard", STAFF, slug),
+    Rule("registration:staff_dashboard", STAFF, draft_slug),
     Rule("registration:attendees_csv", EXPORTERS, slug),
     Rule("registration:check_in_csv", EXPORTERS, slug),
     Rule(
@@ -267,7 +327,7 @@ RULES = [
     Rule("checkin:desk", CHECKERS, first_day),
     Rule(
         "checkin:desk",
-        Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
+        Access(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND, check_in=NOT_FOUND),
         lambda world: {"slug": world.conference.slug, "door": "day-1999-01-01"},
     ),
     Rule("checkin:undo", POSTS_ONLY, first_day),
@@ -301,6 +361,12 @@ RULES = [
     Rule("meetings:table_plan", MEETING_ORGANISERS, meeting_block),
     Rule("meetings:table_plan_csv", MEETING_ORGANISERS, meeting_block),
     Rule("set_language", everyone(REDIRECT)),
+    # Only the address the invitation was sent to may accept it.
+    Rule(
+        "team_join",
+        Access(LOGIN, OK, BAD_REQUEST, BAD_REQUEST, BAD_REQUEST, BAD_REQUEST),
+        lambda world: {"token": world.invitation.token},
+    ),
     Rule("accessibility", EVERYONE),
     Rule("accessibility_report", EVERYONE),
     # allauth: a sample.
@@ -310,7 +376,7 @@ RULES = [
     Rule("account_reset_password", EVERYONE),
     Rule("account_email", SIGNED_IN),
     # The admin: a sample.
-    Rule("admin:index", Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK, OK, OK)),
+    Rule("admin:index", team_only(OK)),
     # The admin's login is the site's (admin:login and admin_login are the same address).
     Rule("admin_login", everyone(SITE_LOGIN_TO_ADMIN)),
     Rule("admin:registration_user_changelist", ADMIN_ORGANISERS),
@@ -320,6 +386,49 @@ RULES = [
         lambda world: {"object_id": world.registration.user.pk},
     ),
     Rule("admin:auth_group_changelist", ADMIN_ORGANISERS),
+    Rule("admin:accounts_team_changelist", ADMIN_ORGANISERS),
+    # The scoped admin: each team permission its part, in its conferences only; a member of
+    # another conference finds none of this one's objects (and is sent to the admin's index).
+    Rule("admin:agenda_session_changelist", team_only(FORBIDDEN, programme_editor=OK, other_conference=OK)),
+    Rule(
+        "admin:agenda_session_change",
+        team_only(FORBIDDEN, programme_editor=OK, other_conference=REDIRECT),
+        lambda world: {"object_id": world.pre_event.pk},
+    ),
+    Rule(
+        "admin:agenda_speaker_change",
+        team_only(FORBIDDEN, programme_editor=OK, other_conference=REDIRECT),
+        lambda world: {"object_id": world.speaker.pk},
+    ),
+    Rule(
+        "admin:agenda_conference_change",
+        team_only(FORBIDDEN, programme_editor=OK, other_conference=REDIRECT),
+        lambda world: {"object_id": world.conference.pk},
+    ),
+    # The conference first: a list of them, or straight to the form of the only one.
+    Rule("admin:agenda_session_add", team_only(FORBIDDEN, programme_editor=OK, other_conference=REDIRECT)),
+    Rule("admin:agenda_conference_add", team_only(FORBIDDEN)),
+    Rule(
+        "admin:registration_registration_changelist",
+        team_only(FORBIDDEN, staff_without_export=OK, staff=OK, registration_changer=OK, other_conference=OK),
+    ),
+    Rule(
+        "admin:registration_registration_change",
+        team_only(FORBIDDEN, staff_without_export=OK, staff=OK, registration_changer=OK, other_conference=REDIRECT),
+        lambda world: {"object_id": world.registration.pk},
+    ),
+    Rule(
+        "admin:registration_booking_changelist",
+        team_only(FORBIDDEN, staff_without_export=OK, staff=OK, other_conference=OK),
+    ),
+    Rule(
+        "admin:registration_exportrecord_changelist",
+        team_only(FORBIDDEN, staff=OK, other_conference=OK),
+    ),
+    Rule(
+        "admin:outbox_outgoingemail_changelist",
+        team_only(FORBIDDEN, staff_without_export=OK, staff=OK, other_conference=OK),
+    ),
 ]
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import pytest
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 
+from accounts.models import TeamInvitation
 from tests.conftest import axe_violations, log_in
 from tests.e2e.conftest import Demo
-from tests.factories import UserFactory
+from tests.factories import TeamFactory, UserFactory
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,18 @@ def email_confirmation(page, demo: Demo) -> None:
     user = UserFactory(email="new.attendee@example.org")
     address = EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
     page.goto(f"/accounts/confirm-email/{EmailConfirmationHMAC(address).key}/")
+
+
+def team_invitation(*, refused: bool) -> Callable:
+    """The page of an invitation to join a team, sent to the newcomer (or to someone else)."""
+
+    def go(page, demo: Demo) -> None:
+        team = TeamFactory(name="Registration desk", conferences=[demo.conference], can_view_registrations=True)
+        email = "someone.else@example.org" if refused else demo.newcomer.email
+        invitation = TeamInvitation.objects.create(team=team, email=email, token=f"invitation-{refused}")
+        page.goto(f"/accounts/teams/join/{invitation.token}/")
+
+    return go
 
 
 def submitted_empty(template: str) -> Callable:
@@ -88,6 +101,8 @@ PAGES = {
     "delete account": Visit("confirmed", path("/{slug}/my-registration/delete-account/")),
     "staff dashboard": Visit("staff", path("/{slug}/staff/")),
     "staff list, invalid choices": Visit("staff", path("/{slug}/staff/attendees.csv?status=gone&registered_from=soon")),
+    "team invitation": Visit("newcomer", team_invitation(refused=False)),
+    "team invitation, for someone else": Visit("newcomer", team_invitation(refused=True)),
     "accessibility statement": Visit(None, path("/accessibility/")),
     "report a problem": Visit(None, path("/accessibility/report/?page=/{slug}/agenda/")),
     "report a problem, with errors": Visit("confirmed", submitted_empty("/accessibility/report/")),

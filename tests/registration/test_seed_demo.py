@@ -7,6 +7,8 @@ from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from accounts.models import Team
+from accounts.teams import PERMISSIONS, user_can
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
 from registration.models import Booking, Registration, User
 
@@ -21,7 +23,7 @@ def seed(*args: str) -> str:
 
 def snapshot() -> dict:
     """Every field of every row the seed writes."""
-    models = [Conference, Room, Track, Speaker, Session, SessionSpeaker, User, EmailAddress]
+    models = [Conference, Room, Track, Speaker, Session, SessionSpeaker, User, EmailAddress, Team, Team.members.through]
     return {
         model.__name__: sorted(
             repr([(field.attname, getattr(obj, field.attname)) for field in model._meta.concrete_fields])
@@ -125,14 +127,16 @@ def test_seed_demo_gives_the_demo_accounts_the_chosen_password(monkeypatch):
 
     organiser = User.objects.get(email="organiser@example.org")
     staff = User.objects.get(email="staff@example.org")
+    programme = User.objects.get(email="programme@example.org")
     assert (organiser.is_superuser, organiser.is_staff) == (True, True)
     assert (staff.is_superuser, staff.is_staff) == (False, True)
-    assert staff.has_perm("registration.export_registration")
-    assert organiser.check_password("Veles-e-Vents-2017")
-    assert staff.check_password("Veles-e-Vents-2017")
+    assert (programme.is_superuser, programme.is_staff) == (False, True)
+    for user in (organiser, staff, programme):
+        assert user.check_password("Veles-e-Vents-2017")
     assert set(EmailAddress.objects.filter(verified=True, primary=True).values_list("email", flat=True)) == {
         "organiser@example.org",
         "staff@example.org",
+        "programme@example.org",
         "checkin@example.org",
     }
     assert "organiser@example.org  password: Veles-e-Vents-2017" in output
@@ -178,6 +182,8 @@ def test_seed_demo_bench_builds_the_synthetic_conference(monkeypatch):
     attendee = User.objects.get(email="bench-000001@example.org")
     assert attendee.check_password("Veles-e-Vents-2017")
     assert "30 attendees" in output
+    # The benchmarks download its attendee list as the staff account.
+    assert user_can(User.objects.get(email="staff@example.org"), bench, "can_export_attendees")
 
 
 def test_seed_demo_bench_again_replaces_the_previous_one():
@@ -204,3 +210,29 @@ def test_seed_demo_refuses_bench_options_that_make_no_sense(arguments):
         seed(*arguments)
 
     assert not Conference.objects.filter(slug="bench").exists()
+
+
+def test_seed_demo_gives_each_demo_account_its_team():
+    seed()
+    seed()  # twice: the teams are restored, not doubled
+
+    past = Conference.objects.get(slug="growyourregion-2017")
+    upcoming = Conference.objects.get(slug="growyourregion")
+    staff = User.objects.get(email="staff@example.org")
+    programme = User.objects.get(email="programme@example.org")
+    organiser = User.objects.get(email="organiser@example.org")
+    held = {
+        (user.email, conference.slug, permission)
+        for user in (staff, programme)
+        for conference in (past, upcoming)
+        for permission in PERMISSIONS
+        if user_can(user, conference, permission)
+    }
+    assert held == {
+        ("staff@example.org", "growyourregion", "can_view_registrations"),
+        ("staff@example.org", "growyourregion", "can_export_attendees"),
+        ("programme@example.org", "growyourregion", "can_edit_programme"),
+    }
+    assert all(user_can(organiser, past, permission) for permission in PERMISSIONS)
+    assert Team.objects.filter(conferences=past).count() == 1
+    assert Team.objects.count() == 4  # and the check-in desk (tests/checkin/test_demo.py)

@@ -4,15 +4,18 @@ import re
 import pytest
 from django.urls import reverse
 
-from registration.models import Booking, Registration
+from registration.models import Booking, ExportRecord, Registration
 from tests.factories import (
     BookingFactory,
     ConferenceFactory,
+    OrganiserFactory,
     RegistrationFactory,
     RoomFactory,
     SessionFactory,
     StaffFactory,
+    TeamFactory,
     UserFactory,
+    VerifiedUserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -178,10 +181,11 @@ def test_dashboard_takes_the_same_queries_for_1_and_50_attendees(client, confere
         BookingFactory(registration=registration, session=pre_events[index % 2])
     client.force_login(StaffFactory(can_export=True))
 
-    # user, permissions (2), conference, by status, pre-events, countries, types, days,
-    # the pre-event choices of the export form, the check-in figures (4) and the closed
-    # polls (1; their answers, when there are some: tests/voting/test_dashboard.py)
-    with django_assert_num_queries(15):
+    # user, conference, may see, may export, by status, pre-events, countries, types, days,
+    # the pre-event choices of the export form, whether the header links the admin, the
+    # check-in figures (4) and the closed polls (1; their answers, when there are some:
+    # tests/voting/test_dashboard.py)
+    with django_assert_num_queries(16):
         response = client.get(dashboard_url(conference))
 
     assert f"{count} registration" in section(response.content.decode(), "statuses")
@@ -258,3 +262,82 @@ def test_dashboard_shows_an_unpublished_conference_to_staff(client):
     response = client.get(dashboard_url(draft))
 
     assert "Who is coming to Draft edition" in response.content.decode()
+
+
+# Teams: per conference and per action -------------------------------------------------
+def team_member(conference, **permissions):
+    user = VerifiedUserFactory(is_staff=True)
+    TeamFactory(conferences=[conference], members=[user], **permissions)
+    return user
+
+
+@pytest.fixture
+def other_conference():
+    return ConferenceFactory(slug="other", name="Another conference", is_published=False)
+
+
+def staff_urls(conference) -> list[str]:
+    session = SessionFactory(conference=conference, kind="pre_event", code=f"pre-{conference.slug}")
+    return [
+        reverse("registration:staff_dashboard", args=[conference.slug]),
+        reverse("registration:attendees_csv", args=[conference.slug]),
+        reverse("registration:check_in_csv", args=[conference.slug]),
+        reverse("registration:session_csv", args=[conference.slug, session.code]),
+    ]
+
+
+def test_a_member_of_one_conference_gets_nothing_of_another(client, conference, other_conference):
+    RegistrationFactory(conference=other_conference, family_name="Secret")
+    client.force_login(
+        team_member(conference, can_view_registrations=True, can_change_registrations=True, can_export_attendees=True)
+    )
+
+    responses = [client.get(url) for url in staff_urls(other_conference)]
+
+    assert [response.status_code for response in responses] == [403, 403, 403, 403]
+    assert not any("Secret" in response.content.decode() for response in responses)
+    assert not ExportRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("permissions", "expected"),
+    [
+        ({"can_view_registrations": True}, [200, 403, 403, 403]),
+        ({"can_export_attendees": True}, [200, 200, 200, 200]),
+        ({"can_edit_programme": True, "can_change_registrations": True, "can_check_in": True}, [403, 403, 403, 403]),
+    ],
+)
+def test_each_staff_page_needs_its_team_permission(client, conference, permissions, expected):
+    client.force_login(team_member(conference, **permissions))
+
+    assert [client.get(url).status_code for url in staff_urls(conference)] == expected
+
+
+def test_the_dashboard_offers_the_lists_only_to_exporters(client, conference):
+    client.force_login(team_member(conference, can_view_registrations=True))
+    seeing = client.get(dashboard_url(conference)).content.decode()
+    client.force_login(team_member(conference, can_export_attendees=True))
+    exporting = client.get(dashboard_url(conference)).content.decode()
+
+    assert "Download the attendee list" not in seeing
+    assert "Download the attendee list" in exporting
+
+
+def test_a_superuser_may_everything_without_a_team(client, conference):
+    client.force_login(OrganiserFactory())
+
+    assert [client.get(url).status_code for url in staff_urls(conference)] == [200, 200, 200, 200]
+
+
+def test_the_header_links_the_admin_only_for_who_can_do_something_there(client, conference):
+    link = 'href="/admin/"'
+    client.force_login(team_member(conference, can_export_attendees=True))
+    member = client.get(reverse("agenda:conference_list")).content.decode()
+    client.force_login(UserFactory(is_staff=True))  # staff status left over, in no team
+    leftover = client.get(reverse("agenda:conference_list")).content.decode()
+    client.force_login(team_member(conference))  # a team that may do nothing
+    idle = client.get(reverse("agenda:conference_list")).content.decode()
+
+    assert link in member
+    assert link not in leftover
+    assert link not in idle

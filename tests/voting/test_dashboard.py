@@ -66,10 +66,10 @@ def test_the_voting_panel_takes_the_same_queries_however_many_polls_and_votes(cl
     url = reverse("registration:staff_dashboard", args=[session.conference.slug])
     client.get(url)
 
-    # The dashboard's own 15 (tests/registration/test_staff.py) less the export form's, which
+    # The dashboard's own 16 (tests/registration/test_staff.py) less the export form's, which
     # staff without the permission do not get; then, for polls of one kind with options, the
     # voters and the options with their answers.
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         response = client.get(url)
 
     assert voting_section(response.content.decode()).count('class="results-table"') == polls
