@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MeetingsConfig(AppConfig):
     name = "meetings"
     verbose_name = _("Bilateral meetings")
+
+    def ready(self) -> None:
+        from meetings.calendar import programme_entries
+        from registration import programme
+
+        # A person's bilateral meetings are on their My programme page and in its calendar feed.
+        programme.register("meetings", label=_("Bilateral meeting"), entries=programme_entries)

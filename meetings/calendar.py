@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from icalendar import Calendar, Event
 
-from agenda.calendar import PRODID
+from agenda.calendar import PRODID, Entry
+from meetings import selectors
 from meetings.models import Meeting, Profile
 
 
@@ -55,3 +56,30 @@ def build_meeting_calendar(meeting: Meeting, *, viewer: Profile) -> bytes:
         first_date=start.date() - dt.timedelta(days=1), last_date=end.date() + dt.timedelta(days=1)
     )
     return calendar.to_ical()
+
+
+def programme_entries(user, conference) -> list[Entry]:
+    """The user's meetings of `conference` that have a time, for My programme and its feed
+    (registration.programme): the same UID, SEQUENCE and summary as the meeting's own .ics.
+    Two queries, whatever the number of meetings."""
+    profile = Profile.objects.filter(registration__user=user, registration__conference=conference).first()
+    if profile is None:
+        return []
+    entries = []
+    for meeting in selectors.timetable(profile).filter(slot__isnull=False):
+        other = meeting.request.other(profile)
+        block = meeting.block
+        entries.append(
+            Entry(
+                uid=meeting_uid(meeting),
+                title=gettext("Meeting with %(name)s (%(organisation)s)")
+                % {"name": other.registration.full_name, "organisation": other.registration.organisation},
+                start=meeting.slot.start,
+                end=meeting.slot.end,
+                location=f"{block.table_label or gettext('Table')} {meeting.table.number}",
+                url=settings.SITE_URL + reverse("meetings:home", kwargs={"slug": conference.slug}),
+                sequence=meeting.sequence,
+                updated_at=meeting.updated_at,
+            )
+        )
+    return entries
