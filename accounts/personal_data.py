@@ -72,14 +72,16 @@ def personal_data(user) -> dict[str, Any]:
 def delete_account(user) -> None:
     """Delete `user` and erase their personal data in every app, in one transaction.
 
-    Each registered part erases its own first (registration cancels live registrations,
+    Each registered part erases its own first, the last registered first (registration cancels live registrations,
     which may lock conferences and sessions: see registration.services); then the emails to
     any of the user's addresses, or written by them, lose recipient, subject, bodies,
     attachments and error, and those not sent yet never will be; the admin's log names the
     account by id only; and the account goes.
     """
     with transaction.atomic():
-        for part in _parts.values():
+        # The apps built on others first (they registered later): the meetings still find the
+        # person's registrations before registration unlinks them from the account.
+        for part in reversed(list(_parts.values())):
             part.erase(user)
         erase_emails(addresses(user))
         erase_admin_log(get_user_model(), [user.pk])

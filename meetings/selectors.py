@@ -159,3 +159,42 @@ def figures(conference: Conference) -> dict:
 
 def _labelled(counts: dict[str, int], label) -> list[tuple[str, int]]:
     return sorted(((str(label(key)), count) for key, count in counts.items()), key=lambda item: (-item[1], item[0]))
+
+
+def participant_data(user: User) -> list[dict]:
+    """What the meetings keep about `user`, for their own-data download: each profile with
+    its sectors and themes, and the requests they sent or answered."""
+    profiles = (
+        Profile.objects.filter(registration__user=user)
+        .select_related("conference")
+        .prefetch_related("sectors", "themes")
+        .order_by("pk")
+    )
+    requests = (
+        MeetingRequest.objects.filter(Q(sender__registration__user=user) | Q(recipient__registration__user=user))
+        .select_related("sender__registration", "recipient__registration")
+        .order_by("pk")
+    )
+    return [
+        {
+            "conference": profile.conference.name,
+            "opted_in": profile.opted_in,
+            "offer": profile.offer,
+            "seek": profile.seek,
+            "languages": profile.languages,
+            "sectors": [sector.name for sector in profile.sectors.all()],
+            "themes": [theme.name for theme in profile.themes.all()],
+            "requests": [
+                {
+                    "sent": request.sender_id == profile.pk,
+                    "status": request.status,
+                    "message": request.message if request.sender_id == profile.pk else "",
+                    "reason": request.reason if request.recipient_id == profile.pk else "",
+                    "created_at": request.created_at.isoformat(),
+                }
+                for request in requests
+                if profile.pk in (request.sender_id, request.recipient_id)
+            ],
+        }
+        for profile in profiles
+    ]

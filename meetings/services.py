@@ -627,3 +627,24 @@ def _cancel(meeting_request: MeetingRequest, *, by: Profile | None) -> None:
         meeting.save(update_fields=["status", "sequence", "updated_at"])
         meeting.request = meeting_request
     notifications.request_cancelled(meeting_request, meeting=meeting, by=by)
+
+
+# A person's data
+
+
+def erase_participant(user) -> None:
+    """Erase what the meetings keep about `user`: their part of deleting an account
+    (accounts.personal_data, inside its transaction, before registration anonymises the
+    registrations). Each profile is opted out first (its live requests and meetings are
+    cancelled and the other side told, as `opt_out` does, with its locks), then loses what
+    it offered, sought and spoke; the messages the person wrote in requests and answers go too."""
+    with transaction.atomic():
+        profiles = list(Profile.objects.filter(registration__user=user).order_by("pk"))
+        for profile in profiles:
+            opt_out(profile)
+        Profile.objects.filter(pk__in=[profile.pk for profile in profiles]).update(offer="", seek="", languages="")
+        for profile in profiles:
+            profile.sectors.clear()
+            profile.themes.clear()
+        MeetingRequest.objects.filter(sender__in=profiles).update(message="")
+        MeetingRequest.objects.filter(recipient__in=profiles).update(reason="")
