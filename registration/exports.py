@@ -364,28 +364,25 @@ def _labels() -> dict[str, dict[str, str]]:
     }
 
 
-def _iso_moment(value: str, zone: str) -> tuple[str, list]:
-    """SQL writing a timestamp as isoformat(timespec="seconds") does in `zone`:
-    2017-11-16T09:30:00+01:00. The zone is named in the query rather than set on the
-    connection, which would outlast this export inside a longer transaction."""
-    local = f"({value} AT TIME ZONE %s)"
-    offset = f"({local} - ({value} AT TIME ZONE 'UTC'))"
-    sql = (
-        f"""to_char({local}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
-        f" || CASE WHEN {offset} < interval '0' THEN '-' ELSE '+' END"
-        f" || to_char(greatest({offset}, -{offset}), 'HH24:MI')"
-    )
-    return sql, [zone] * sql.count("%s")
+# Kinds whose cells PostgreSQL writes finished: an ISO 8601 date never starts like a formula
+# nor holds a delimiter or a quote, and yes/no are guarded and quoted before they are passed.
+_FINISHED_KINDS = frozenset({"datetime", "yes_no"})
 
 
-def _formatted(column: Column, value: str, labels: dict, zone: str) -> tuple[str, list]:
+def _python_quoted(value: str, delimiter: str) -> str:
+    return csv.writer(_Line(), delimiter=delimiter, lineterminator="").writerow([value])
+
+
+def _formatted(column: Column, value: str, labels: dict, delimiter: str) -> tuple[str, list]:
     """SQL of one cell's text as written (NULL for an empty cell), and its parameters."""
     if column.kind == "text":
         return f"{value}::text", []
     if column.kind == "datetime":
-        return _iso_moment(value, zone)
+        # In the zone set for the transaction, as isoformat(timespec="seconds") writes it.
+        return f"""to_char({value}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')""", []
     if column.kind == "yes_no":
-        return f"CASE WHEN {value} THEN %s ELSE %s END", [gettext("yes"), gettext("no")]
+        yes, no = (_python_quoted(neutralise(gettext(word)), delimiter) for word in ("yes", "no"))
+        return f"CASE WHEN {value} THEN %s ELSE %s END", [yes, no]
     # A value without a label is written as stored.
     return f"COALESCE(%s::jsonb ->> {value}, {value})", [json.dumps(labels[column.kind])]
 
@@ -408,24 +405,34 @@ def _quoted(cell: str, delimiter: str) -> str:
 def _lines_sql(export: AttendeeList, dialect: str) -> tuple[str, list]:
     """The list's own query wrapped so that each row is one finished line of the file.
 
-    Each layer is a subquery PostgreSQL keeps apart (ORDER BY, OFFSET 0), so the rows keep the
-    list's order and each cell is computed once, however often the next layer reads it."""
+    Most rows need neither quotes nor the formula guard: their cells joined as they are form
+    the line. One test on that joined line finds the others (a delimiter more than the cells
+    need, a quote, a line break, or a cell starting like a formula), and only those are
+    written cell by cell. Each layer is a subquery PostgreSQL keeps apart (ORDER BY,
+    OFFSET 0), so the rows keep the list's order and each cell is computed once, however
+    often the next layer reads it."""
     rows_sql, rows_params = export.rows.query.sql_with_params()
     labels = _labels()
+    delimiter = DELIMITERS[dialect]
     positions = range(len(export.columns))
     formatted, params = [], []
     for i, column in zip(positions, export.columns, strict=True):
-        sql, cell_params = _formatted(column, f"raw{i}", labels, export.conference.timezone)
+        sql, cell_params = _formatted(column, f"raw{i}", labels, delimiter)
         formatted.append(f"COALESCE({sql}, '')")
         params += cell_params
-    delimiter = DELIMITERS[dialect]
-    line = f" || '{delimiter}' || ".join(_quoted(f"safe{i}", delimiter) for i in positions) + " || E'\\r\\n'"
-    guarded = ", ".join(_guarded(f"cell{i}") for i in positions)
-    raw, cells, safe = (", ".join(f"{name}{i}" for i in positions) for name in ("raw", "cell", "safe"))
+    finished = [column.kind in _FINISHED_KINDS for column in export.columns]
+    joined = f" || '{delimiter}' || ".join(f"cell{i}" for i in positions)
+    cell_by_cell = f" || '{delimiter}' || ".join(
+        f"cell{i}" if finished[i] else _quoted(_guarded(f"cell{i}"), delimiter) for i in positions
+    )
+    delimiters = f"octet_length(joined) - octet_length(replace(joined, '{delimiter}', ''))"
+    plain = f"""{delimiters} = {len(positions) - 1} AND joined !~ '["\\r\\n]|(^|{delimiter}) *[=+@\\t-]'"""
+    raw, cells = (", ".join(f"{name}{i}" for i in positions) for name in ("raw", "cell"))
     # Only names and constants of this module are written into the SQL; values are parameters.
     formatting = f"SELECT {', '.join(formatted)} FROM ({rows_sql}) AS raw ({raw}) OFFSET 0"  # noqa: S608  # nosec B608
-    guarding = f"SELECT {guarded} FROM ({formatting}) AS cells ({cells}) OFFSET 0"  # noqa: S608  # nosec B608
-    sql = f"SELECT {line} FROM ({guarding}) AS safe ({safe})"  # noqa: S608  # nosec B608
+    joining = f"SELECT {joined}, {cells} FROM ({formatting}) AS cells ({cells}) OFFSET 0"  # noqa: S608  # nosec B608
+    line = f"CASE WHEN {plain} THEN joined ELSE {cell_by_cell} END || E'\\r\\n'"
+    sql = f"SELECT {line} FROM ({joining}) AS joined (joined, {cells})"  # noqa: S608  # nosec B608
     return sql, params + list(rows_params)
 
 
@@ -447,11 +454,23 @@ def _stream(export: AttendeeList, record: ExportRecord, dialect: str) -> Iterato
         # Inside a transaction the named cursor streams; outside one PostgreSQL would first
         # copy the whole result aside (WITH HOLD) before sending the first row.
         # The cursor is closed before the transaction ends, even when the client goes away.
-        with transaction.atomic(), closing(connection.chunked_cursor()) as cursor:
-            cursor.execute(sql, params)
-            while lines := cursor.fetchmany(FETCH_ROWS):
-                rows += len(lines)
-                yield "".join(line for (line,) in lines)
+        with transaction.atomic():
+            # PostgreSQL writes dates in the conference's zone: set for this transaction, and
+            # set back after the list when it ran inside a longer one. If the list fails
+            # halfway, rolling back (to the savepoint) undoes it.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
+                    [export.conference.timezone],
+                )
+                ((zone_before, _),) = cursor.fetchall()
+            with closing(connection.chunked_cursor()) as cursor:
+                cursor.execute(sql, params)
+                while lines := cursor.fetchmany(FETCH_ROWS):
+                    rows += len(lines)
+                    yield "".join(line for (line,) in lines)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone_before])
         finished = True
     finally:
         ExportRecord.objects.filter(pk=record.pk).update(rows=rows, finished_at=timezone.now() if finished else None)
