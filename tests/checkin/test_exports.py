@@ -75,8 +75,9 @@ def test_the_column_costs_no_query_per_attendee(
     for registration in RegistrationFactory.create_batch(count, conference=conference):
         services.check_in(registration, door=Door(conference.start_date), actor=door_staff)
 
-    # user, permissions (2), conference, record, savepoint, the rows, release, record update
-    with django_assert_num_queries(8):
+    # user, permissions (2), conference, record, savepoint, the zone, the rows, the zone back,
+    # release, record update
+    with django_assert_num_queries(10):
         assert len(attendee_rows(client, conference)) == count
 
 

