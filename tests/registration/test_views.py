@@ -16,6 +16,7 @@ from outbox.models import OutgoingEmail
 from registration import services
 from registration.forms import privacy_digest
 from registration.models import Booking, Registration, RegistrationChange, User
+from tests.conference.test_cache import redis_down  # noqa: F401 (a fixture)
 from tests.emails import written
 from tests.factories import (
     BookingFactory,
@@ -347,19 +348,60 @@ def test_register_after_the_window_closed_says_so(client, attendee):
     assert "privacy_agreed" not in response.content.decode()
 
 
+def test_correcting_the_details_form_twenty_times_in_a_minute_never_locks_one_out(client, attendee):
+    conference = ConferenceFactory()
+    registration = RegistrationFactory(conference=conference, user=attendee)
+
+    corrections = [
+        client.post(url("edit", conference), attendee_details(family_name="")).status_code for _ in range(20)
+    ]
+    response = client.post(url("edit", conference), attendee_details(family_name="Gil·labert"), follow=True)
+
+    assert corrections == [400] * 20
+    assert "Your details are saved." in text(response)
+    registration.refresh_from_db()
+    assert registration.family_name == "Gil·labert"
+
+
 # Small limits keep these tests short: each Redis round trip under a loaded machine is a
 # chance for the limiter to fail open, as it is meant to when Redis does not answer in time.
-SMALL_LIMITS = {"registration": "3/m/user,5/m/ip"}
+SMALL_LIMITS = {"registration": "3/m/user,5/m/ip", "registration_failed": "5/m/user,7/m/ip"}
 
 
 @override_settings(ACCOUNT_RATE_LIMITS=SMALL_LIMITS)
-def test_registration_posts_are_rate_limited_per_user(client, attendee):
+def test_a_flood_of_accepted_registration_posts_is_refused_per_user(client, attendee):
+    conference = ConferenceFactory()
+    RegistrationFactory(conference=conference, user=attendee)
+
+    statuses = [
+        client.post(url("edit", conference), attendee_details(job_title=f"Manager {n}")).status_code for n in range(4)
+    ]
+
+    assert statuses == [302, 302, 302, 429]
+    assert "Too many attempts" in text(client.post(url("edit", conference), attendee_details(family_name="")))
+    assert Registration.objects.get(user=attendee).job_title == "Manager 2"
+
+
+@override_settings(ACCOUNT_RATE_LIMITS=SMALL_LIMITS)
+def test_forms_sent_back_with_errors_do_not_use_up_the_accepted_posts(client, attendee):
     conference = ConferenceFactory()
     bad = form_data(conference, given_name="")
 
     statuses = [client.post(register_url(conference), bad).status_code for _ in range(4)]
 
-    assert statuses == [400, 400, 400, 429]
+    assert statuses == [400] * 4
+    assert client.post(register_url(conference), form_data(conference)).status_code == 302
+    assert Registration.objects.filter(user=attendee).exists()
+
+
+@override_settings(ACCOUNT_RATE_LIMITS=SMALL_LIMITS)
+def test_a_flood_of_forms_with_errors_is_refused_then_the_right_one_too(client, attendee):
+    conference = ConferenceFactory()
+    bad = form_data(conference, given_name="")
+
+    statuses = [client.post(register_url(conference), bad).status_code for _ in range(6)]
+
+    assert statuses == [400] * 5 + [429]
     assert client.post(register_url(conference), form_data(conference)).status_code == 429
     assert client.get(register_url(conference)).status_code == 200
     assert not Registration.objects.exists()
@@ -369,20 +411,33 @@ def test_registration_posts_are_rate_limited_per_user(client, attendee):
 def test_registration_posts_are_rate_limited_per_address():
     conference = ConferenceFactory()
     statuses = []
-    for _ in range(6):
+    for _ in range(8):
         client = Client(REMOTE_ADDR="192.0.2.7")
         client.force_login(UserFactory())
         statuses.append(client.post(register_url(conference), form_data(conference, given_name="")).status_code)
     elsewhere = Client(REMOTE_ADDR="192.0.2.8")
     elsewhere.force_login(UserFactory())
 
-    assert statuses == [400] * 5 + [429]
+    assert statuses == [400] * 7 + [429]
     assert "Too many attempts" in text(client.post(register_url(conference), form_data(conference)))
     assert elsewhere.post(register_url(conference), form_data(conference)).status_code == 302
 
 
+@override_settings(ACCOUNT_RATE_LIMITS=SMALL_LIMITS)
+def test_failed_and_accepted_posts_are_counted_apart_while_redis_is_down(client, attendee, redis_down):  # noqa: F811
+    conference = ConferenceFactory()
+    RegistrationFactory(conference=conference, user=attendee)
+
+    failed = [client.post(url("edit", conference), attendee_details(family_name="")).status_code for _ in range(4)]
+    accepted = [client.post(url("edit", conference), attendee_details()).status_code for _ in range(4)]
+
+    assert failed == [400] * 4
+    assert accepted == [302, 302, 302, 429]
+
+
 def test_registration_rate_limits_are_per_user_and_per_address():
     assert settings.ACCOUNT_RATE_LIMITS["registration"] == "10/m/user,60/m/ip"
+    assert settings.ACCOUNT_RATE_LIMITS["registration_failed"] == "60/m/user,300/m/ip"
 
 
 def test_my_registration_never_shows_another_attendees(client, attendee):
