@@ -704,3 +704,85 @@ def test_attendee_who_reads_german_gets_her_emails_in_german(client, attendee):
     assert "11. November 2099 – 12. November 2099" in email.body_text
     assert "- Cluster excellence clinic: Mittwoch, 11. November 2099, 09:00–10:00 (Europe/Madrid)" in email.body_text
     assert '<html lang="de" dir="ltr">' in email.body_html
+
+
+def five_pre_events_at_once(conference) -> list:
+    """The demo's afternoon: five pre-events, all 14:00–17:30."""
+    start = dt.datetime.combine(conference.start_date - dt.timedelta(days=1), dt.time(14), tzinfo=conference.tz)
+    return [
+        PreEventFactory(conference=conference, title=f"Workshop {n}", start=start, end=start + dt.timedelta(hours=3.5))
+        for n in range(5)
+    ]
+
+
+def test_pre_events_that_all_run_at_once_are_one_choice_or_none(client, attendee):
+    conference = ConferenceFactory()
+    sessions = five_pre_events_at_once(conference)
+
+    page = lxml.html.fromstring(client.get(register_url(conference)).content)
+
+    fieldset = page.get_element_by_id("id_pre_events")
+    inputs = fieldset.xpath(".//input[@name='pre_events']")
+    assert [(field.get("type"), field.get("value")) for field in inputs] == [
+        *[("radio", str(session.pk)) for session in sessions],
+        ("radio", ""),
+    ]
+    assert inputs[-1].get("checked") is not None  # none, until one is chosen
+    assert fieldset.xpath("string(.//label[@for='id_pre_events_none'])") == "None of them"
+    assert "These pre-events all run at the same time: choose one, or none." in fieldset.text_content()
+    assert not fieldset.find_class("overlap-note")
+
+
+def test_choosing_one_of_the_pre_events_that_run_at_once_or_none_registers(client, attendee):
+    conference = ConferenceFactory()
+    sessions = five_pre_events_at_once(conference)
+
+    response = client.post(register_url(conference), form_data(conference, sessions=[sessions[2]]))
+    assert response.status_code == 302
+    assert list(Booking.objects.values_list("session__title", flat=True)) == ["Workshop 2"]
+
+    response = client.post(url("pre_events", conference), {"pre_events": [""]})
+    assert response.status_code == 302
+    assert not Booking.objects.exists()
+
+
+def test_two_of_the_pre_events_that_run_at_once_are_refused_by_name(client, attendee):
+    conference = ConferenceFactory()
+    sessions = five_pre_events_at_once(conference)
+
+    response = client.post(register_url(conference), form_data(conference, sessions=sessions[:2]))
+
+    assert response.status_code == 400
+    assert "“Workshop 0” and “Workshop 1” run at the same time; choose one of them." in text(response)
+    assert not Registration.objects.exists()
+
+
+def test_pre_events_of_which_some_overlap_say_which_before_submitting(client, attendee):
+    conference = ConferenceFactory()
+    morning = PreEventFactory(conference=conference, title="Cluster excellence")
+    lab = PreEventFactory(
+        conference=conference, title="Smart specialisation lab", start=morning.start + dt.timedelta(minutes=30)
+    )
+    later = PreEventFactory(conference=conference, title="Green clusters", start=morning.end + dt.timedelta(hours=1))
+    registration = RegistrationFactory(conference=conference, user=attendee)
+
+    page = lxml.html.fromstring(client.get(url("pre_events", conference)).content)
+
+    fieldset = page.get_element_by_id("id_pre_events")
+    assert {field.get("type") for field in fieldset.xpath(".//input[@name='pre_events']")} == {"checkbox"}
+    about = {
+        label.text_content(): fieldset.get_element_by_id(f"{label.get('for')}_about").text_content()
+        for label in fieldset.iter("label")
+    }
+    note = "Runs at the same time as {}: you can take only one of them."
+    assert note.format("“Smart specialisation lab”") in about["Cluster excellence"]
+    assert note.format("“Cluster excellence”") in about["Smart specialisation lab"]
+    assert "Runs at the same time" not in about["Green clusters"]
+    # Both together are refused by name; one of them with the later one is fine.
+    response = client.post(url("pre_events", conference), {"pre_events": [str(morning.pk), str(lab.pk)]})
+    assert "“Cluster excellence” and “Smart specialisation lab” run at the same time" in text(response)
+    client.post(url("pre_events", conference), {"pre_events": [str(lab.pk), str(later.pk)]})
+    assert sorted(registration.bookings.values_list("session__title", flat=True)) == [
+        "Green clusters",
+        "Smart specialisation lab",
+    ]
