@@ -139,12 +139,12 @@ def sessions_with_sign_up(conference: Conference) -> QuerySet[Session]:
 
 
 def seats_left_by_session(session_ids: Collection[int]) -> dict[int, int]:
-    """Seats left on those of the given sessions that attendees can book now and that have a
-    limit, in one query (none for no sessions). The programme pages show these (agenda.seats);
-    never cached here: they move with every registration."""
+    """Seats left on those of the given sessions that attendees can book now (not begun, as
+    `bookable_sessions`) and that have a limit, in one query (none for no sessions). The
+    programme pages show these (agenda.seats); never cached here: they move with every registration."""
     if not session_ids:
         return {}
-    sessions = with_seats(Session.objects.bookable().filter(pk__in=session_ids)).order_by()
+    sessions = with_seats(Session.objects.bookable().filter(pk__in=session_ids, start__gt=timezone.now())).order_by()
     return {
         pk: free(total, taken)
         for pk, total, taken in sessions.values_list("pk", "seats_total", "seats_taken")

@@ -786,3 +786,27 @@ def test_pre_events_of_which_some_overlap_say_which_before_submitting(client, at
         "Green clusters",
         "Smart specialisation lab",
     ]
+
+
+def test_booking_a_pre_event_of_a_conference_that_has_ended_is_refused(client, attendee):
+    today = timezone.localdate()
+    conference = ConferenceFactory(
+        start_date=today - dt.timedelta(days=30),
+        registration_opens=timezone.now() - dt.timedelta(days=90),
+        registration_closes=timezone.now() - dt.timedelta(days=31),
+    )
+    pre_event = PreEventFactory(conference=conference, start=timezone.now() - dt.timedelta(days=31))
+    RegistrationFactory(conference=conference, user=attendee)
+
+    booking = client.post(url("pre_events", conference), {"pre_events": [str(pre_event.pk)]})
+    form = client.get(url("pre_events", conference))
+    stranger = Client()
+    stranger.force_login(UserFactory())
+    registering = stranger.post(register_url(conference), form_data(conference, sessions=[pre_event]))
+
+    assert booking.status_code == 403
+    assert "The conference has begun, so the registration can no longer be changed here." in text(booking)
+    assert "seat" not in text(form)
+    assert registering.status_code == 403
+    assert "seat" not in text(registering)
+    assert not Booking.objects.exists()
