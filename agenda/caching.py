@@ -317,7 +317,9 @@ def page_response(
     same parameters are answered, not kept), until the version changes or `until` comes."""
     fragment = cache.get_or_set(key, build, TIMEOUT)
     # Only the sessions this page shows: a booking elsewhere changes neither its seats nor its ETag.
-    session_ids = marked_sessions(fragment.html)
+    # A conference that has ended offers no seats: nothing is counted, its markers stay empty
+    # (the fragment may have been built before the end).
+    session_ids = set() if conference.has_ended else marked_sessions(fragment.html)
     seats_key = _seats_key(conference, session_ids)
     left = _seats_left(seats_key, session_ids)
     user = request.user

@@ -187,17 +187,25 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
+    # The site's own forms (conference.ratelimit.limit_posts): each action counts the POSTs
+    # that did something; its "_failed" twin counts those sent back with errors, generously,
+    # so that nobody is locked out while putting a form right.
     # Registration POSTs (register, change, cancel, delete the account), per user and address.
     "registration": "10/m/user,60/m/ip",
+    "registration_failed": "60/m/user,300/m/ip",
     # Meeting requests and answers, per user and address.
     "meetings": "30/m/user,120/m/ip",
+    "meetings_failed": "60/m/user,300/m/ip",
     # Reports of accessibility problems, which land in the organisers' inbox.
     "accessibility_report": "5/10m/ip,20/d/ip",
+    "accessibility_report_failed": "60/10m/ip,300/d/ip",
     # Votes and upvotes, and questions from the room, per person (voting.identity.rate_key).
     # A whole venue may share one address behind its Wi-Fi: the address limits only stop a
     # flood from one machine.
     "voting_vote": "30/m/key,1000/m/ip",
+    "voting_vote_failed": "60/m/key,1000/m/ip",
     "voting_question": "5/m/key,30/h/key,300/m/ip",
+    "voting_question_failed": "60/m/key,300/m/ip",
 }
 # The client address for those limits: behind N proxies of ours, the N-th address from the
 # right of X-Forwarded-For. 0 (direct) ignores the header, which anyone can forge.

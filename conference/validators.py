@@ -1,31 +1,46 @@
-"""Validators for what attendees type: names stay names, free text stays text."""
+"""The one rule for what people type in the site's forms: any visible text goes.
+
+Names and answers come in every script, with accents and combining marks, digits ("III"),
+commas ("King, Jr."), the Catalan middle dot ("Marcel·la"), symbols ("4°C", "Region®"),
+emoji and even markup ("< 75 cm"): pages, emails, exports and PDFs escape what they show.
+Refused is only what cannot be seen and can disguise text: control characters,
+zero-width characters and direction overrides.
+"""
 
 import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-# Besides letters and their accents, names use these: "Jean-Luc", "O’Brien", "Dr. Smith".
-NAME_PUNCTUATION = frozenset(" -'’.")
-# Unicode categories that are not text a person types in a form: controls, formats
-# (zero-width and direction marks), unassigned, private use, surrogates and symbols (emoji).
-NON_TEXT_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "So", "Sk"})
+# Controls, formats (zero-width spaces and joiners, direction marks and overrides, the byte
+# order mark, soft hyphens) and lone surrogates.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+# What a text area sends between lines, and tabs pasted from a spreadsheet.
+LINE_SPACING = frozenset("\r\n\t")
 LINE_BREAKS = frozenset("\r\n")
 
 
-def validate_name(value: str) -> None:
-    """A person's name: letters in any script with their accents, spaces, hyphens, apostrophes, full stops."""
-    if not any(unicodedata.category(char).startswith("L") for char in value):
-        raise ValidationError(_("Enter a name with letters."), code="no_letters")
-    if any(not unicodedata.category(char).startswith(("L", "M")) and char not in NAME_PUNCTUATION for char in value):
+def validate_plain_text(value: str) -> None:
+    """Text a person types, on one line or several: anything visible, line breaks and tabs too."""
+    if any(unicodedata.category(char) in HIDDEN_CATEGORIES and char not in LINE_SPACING for char in value):
         raise ValidationError(
-            _("Use only letters, spaces, hyphens, apostrophes and full stops in a name."), code="invalid_name"
+            _(
+                "Leave out invisible characters such as control characters, zero-width spaces "
+                "and direction marks; they often come along with copied text."
+            ),
+            code="hidden",
         )
 
 
-def validate_plain_text(value: str) -> None:
-    """Text a person types: no markup, no control characters other than line breaks, no emoji."""
-    if "<" in value or ">" in value:
-        raise ValidationError(_("Leave out the characters < and >."), code="markup")
-    if any(unicodedata.category(char) in NON_TEXT_CATEGORIES and char not in LINE_BREAKS for char in value):
-        raise ValidationError(_("Use letters, digits and punctuation only (no emoji or symbols)."), code="non_text")
+def validate_line(value: str) -> None:
+    """Text a person types on one line: `validate_plain_text` without line breaks or tabs."""
+    if any(char in LINE_SPACING for char in value):
+        raise ValidationError(_("Write this on one line."), code="line_break")
+    validate_plain_text(value)
+
+
+def validate_name(value: str) -> None:
+    """A person's name as they write it, in any script: `validate_line` with at least one letter."""
+    validate_line(value)
+    if not any(unicodedata.category(char).startswith("L") for char in value):
+        raise ValidationError(_("Enter a name with letters."), code="no_letters")

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 # Width of one day's column in the chart's own units; the chart scales to the page.
 DAY_WIDTH = 10
+# The day chart spans at least two weeks of columns: a few days keep a day's width at the
+# left instead of one bar stretched across the page.
+MIN_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,8 @@ def days(per_day: list[tuple[datetime.date, int]]) -> list[Day]:
         height = width(count, top)
         days.append(Day(date, count, total, index * DAY_WIDTH + 1, 100 - height, height))
     return days
+
+
+def days_span(days: list[Day]) -> int:
+    """The width of the day chart in its own units: a column per day, at least MIN_DAYS."""
+    return max(len(days), MIN_DAYS) * DAY_WIDTH

@@ -75,6 +75,10 @@ class SessionChoiceField(forms.ModelMultipleChoiceField):
         "invalid_list": _("Choose pre-events from the list."),
     }
 
+    def clean(self, value):
+        # Where the choices all run at the same time they are radio buttons, and "none" sends "".
+        return super().clean([pk for pk in value if pk != ""] if isinstance(value, list | tuple) else value)
+
 
 def pre_events_field() -> SessionChoiceField:
     return SessionChoiceField(queryset=Session.objects.none(), required=False, label=_("Pre-events and workshops"))
@@ -93,19 +97,42 @@ class SessionOptionsMixin:
         """Read only when the page shows them, not when a submitted form is accepted."""
         return list(self.fields["pre_events"].queryset)
 
+    @cached_property
+    def overlaps(self) -> dict[int, list[Session]]:
+        return selectors.overlapping(self.sessions)
+
+    @property
+    def choose_one(self) -> bool:
+        """All the sessions run at the same time: the page offers one of them or none."""
+        return selectors.only_one_possible(self.overlaps)
+
     def session_options(self) -> list[dict]:
-        """Each session with what the page says about it, and whether it is ticked."""
+        """Each session with what the page says about it, whether it is ticked, and (unless
+        only one can be chosen anyway) the others it runs alongside, said before submitting."""
         field = self["pre_events"]
         ticked = {str(pk) for pk in field.value() or []}
+        choose_one = self.choose_one
         return [
             {
                 "session": session,
                 "id": f"{field.auto_id}_{index}",
                 "checked": str(session.pk) in ticked,
                 "seats_left": selectors.seats_left(session),
+                "overlap_note": "" if choose_one else overlap_note(self.overlaps[session.pk]),
             }
             for index, session in enumerate(self.sessions)
         ]
+
+    def nothing_chosen(self) -> bool:
+        return not any(str(pk) for pk in self["pre_events"].value() or [])
+
+
+def overlap_note(others: list[Session]) -> str:
+    if not others:
+        return ""
+    return _("Runs at the same time as %(titles)s: you can take only one of them.") % {
+        "titles": ", ".join(f"“{other.title}”" for other in others)
+    }
 
 
 class PreEventsForm(SessionOptionsMixin, forms.Form):

@@ -113,18 +113,38 @@ def bookable_sessions(conference: Conference) -> QuerySet[Session]:
     return with_seats(sessions.select_related("room")).order_by("start", "room__position", "title")
 
 
+def overlapping(sessions: list[Session]) -> dict[int, list[Session]]:
+    """For each of `sessions`, by id, the others among them that run at the same time, in the
+    given order; reads nothing. One may book only one of those (services.check_session_choice)."""
+    return {
+        session.pk: [other for other in sessions if other.pk != session.pk and runs_alongside(session, other)]
+        for session in sessions
+    }
+
+
+def runs_alongside(session: Session, other: Session) -> bool:
+    """Whether the two sessions share some time; one ending as the other starts do not."""
+    return session.start < other.end and other.start < session.end
+
+
+def only_one_possible(overlaps: dict[int, list[Session]]) -> bool:
+    """Whether every one of several sessions (as `overlapping` gives them) runs at the same time
+    as every other, so that one can book one of them at most."""
+    return len(overlaps) > 1 and all(len(others) == len(overlaps) - 1 for others in overlaps.values())
+
+
 def sessions_with_sign_up(conference: Conference) -> QuerySet[Session]:
     """Every session of the conference with sign-up, cancelled ones too, in time order, `with_seats`."""
     return with_seats(Session.objects.with_sign_up().filter(conference=conference)).order_by("start", "id")
 
 
 def seats_left_by_session(session_ids: Collection[int]) -> dict[int, int]:
-    """Seats left on those of the given sessions that attendees can book now and that have a
-    limit, in one query (none for no sessions). The programme pages show these (agenda.seats);
-    never cached here: they move with every registration."""
+    """Seats left on those of the given sessions that attendees can book now (not begun, as
+    `bookable_sessions`) and that have a limit, in one query (none for no sessions). The
+    programme pages show these (agenda.seats); never cached here: they move with every registration."""
     if not session_ids:
         return {}
-    sessions = with_seats(Session.objects.bookable().filter(pk__in=session_ids)).order_by()
+    sessions = with_seats(Session.objects.bookable().filter(pk__in=session_ids, start__gt=timezone.now())).order_by()
     return {
         pk: free(total, taken)
         for pk, total, taken in sessions.values_list("pk", "seats_total", "seats_taken")

@@ -360,7 +360,7 @@ def check_session_choice(sessions: list[Session], *, chosen: set[int], already_b
         raise InvalidSessionChoice
     ordered = sorted(sessions, key=lambda session: session.start)
     for earlier, later in itertools.pairwise(ordered):
-        if later.start < earlier.end:
+        if selectors.runs_alongside(earlier, later):
             raise OverlappingSessions(
                 _("“%(first)s” and “%(second)s” run at the same time; choose one of them.")
                 % {"first": earlier.title, "second": later.title}

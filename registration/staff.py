@@ -66,7 +66,9 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "first_day": days[0].date if days else None,
         "last_day": days[-1].date if days else None,
         "busiest_day": max(days, key=lambda day: day.count, default=None),
-        "days_width": max(len(days), 1) * charts.DAY_WIDTH,
+        "days_width": charts.days_span(days),
+        # The axis names both ends when the days fill the chart, else the days under their bars.
+        "days_fill_chart": len(days) >= charts.MIN_DAYS,
         "attendee_form": AttendeeExportForm(conference=conference),
         "lists_form": ExportOptionsForm(auto_id="lists_%s"),
         "panels": panels(conference),

@@ -2,13 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy, pgettext_lazy
 
+from conference.validators import validate_line, validate_plain_text
 from voting.models import ANSWER_MAX_LENGTH, QUESTION_MAX_LENGTH, Poll
-from voting.validators import validate_visible_text
-
-
-def validate_question_text(value: str) -> None:
-    """A question may be typed over several lines: they are joined with spaces when it is saved."""
-    validate_visible_text(value.replace("\r", "").replace("\n", " "))
 
 
 class VoteForm(forms.Form):
@@ -61,7 +56,7 @@ class VoteForm(forms.Form):
                 self.fields["text"] = forms.CharField(
                     label=poll.question,
                     max_length=ANSWER_MAX_LENGTH,
-                    validators=[validate_visible_text],
+                    validators=[validate_line],
                     error_messages={
                         **required,
                         "max_length": _("Keep it to %(limit_value)d characters."),
@@ -115,7 +110,8 @@ class QuestionForm(forms.Form):
     text = forms.CharField(
         label=_("Your question"),
         max_length=QUESTION_MAX_LENGTH,
-        validators=[validate_question_text],
+        # Typed over several lines if need be: they are joined with spaces when it is saved.
+        validators=[validate_plain_text],
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={
             "required": _("Write your question first."),

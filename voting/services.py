@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from agenda.models import Session
 from agenda.services import bump_content_version
+from conference.validators import validate_line
 from voting.exceptions import (
     AlreadyVoted,
     InvalidAnswer,
@@ -41,7 +42,6 @@ from voting.models import (
     Upvote,
     Vote,
 )
-from voting.validators import validate_visible_text
 
 State = Poll.State
 Kind = Poll.Kind
@@ -142,7 +142,7 @@ def clean_text(text: str, *, max_length: int, error: type[Exception]) -> str:
     if len(text) > max_length:
         raise error(_("Keep it to %(count)d characters.") % {"count": max_length})
     try:
-        validate_visible_text(text)
+        validate_line(text)
     except ValidationError as invalid:
         raise error(invalid.messages[0]) from None
     return text

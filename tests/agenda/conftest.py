@@ -5,6 +5,7 @@ import zoneinfo
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from agenda.models import Session, SessionSpeaker
 from tests.factories import (
@@ -82,6 +83,19 @@ def conference(db):
         registration_opens=dt.datetime(2017, 6, 1, tzinfo=madrid),
         registration_closes=dt.datetime(2017, 11, 1, tzinfo=madrid),
     )
+
+
+# A month before the 2017 edition and its pre-events of 7 November.
+BEFORE_2017 = dt.datetime(2017, 10, 2, 10, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def before_the_conference(monkeypatch) -> dt.datetime:
+    """Today is early October 2017: the 2017 edition (and any conference on its dates) has not
+    begun, so its pre-events take bookings and the pages count their seats. Without this
+    fixture the edition is over, and they show none."""
+    monkeypatch.setattr(timezone, "now", lambda: BEFORE_2017)
+    return BEFORE_2017
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def pre_event(conference):
 
 
 def test_a_hit_is_the_same_page_with_the_same_headers_and_no_query(
-    client, conference, pre_event, django_assert_num_queries
+    before_the_conference, client, conference, pre_event, django_assert_num_queries
 ):
     url = f"/{conference.slug}/agenda/pre-digital/"
     first = client.get(url)
@@ -68,7 +68,7 @@ def test_an_anonymous_page_carries_no_csrf_token_and_sets_no_cookie(client, conf
 
 
 def test_a_logged_in_visitor_costs_two_queries_and_keeps_the_post_switch(
-    client, conference, pre_event, django_assert_num_queries
+    before_the_conference, client, conference, pre_event, django_assert_num_queries
 ):
     url = f"/{conference.slug}/agenda/pre-digital/"
     client.get(url)  # the programme, conference and seats into the cache
@@ -102,7 +102,7 @@ def test_each_language_has_its_own_page(client, conference, pre_event):
     assert "Tuesday" in text(client.get(url))
 
 
-def test_seats_left_show_a_booking_within_a_second(client, conference, pre_event):
+def test_seats_left_show_a_booking_within_a_second(before_the_conference, client, conference, pre_event):
     url = f"/{conference.slug}/agenda/pre-digital/"
     assert "29 seats left" in text(client.get(url))
 

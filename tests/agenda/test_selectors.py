@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from agenda import seats, selectors
 from agenda.models import Session
@@ -139,7 +140,16 @@ def test_find_clashes_takes_two_queries_whatever_the_number_of_sessions(django_a
         assert selectors.find_clashes([large.pk])
 
 
-def test_seats_left_counts_confirmed_bookings_only(conference, django_assert_num_queries):
+def test_seats_left_are_counted_only_until_a_session_begins(conference, monkeypatch):
+    pre_event = SessionFactory(conference=conference, kind=Session.Kind.PRE_EVENT, capacity=5)
+    BookingFactory(session=pre_event, registration__conference=conference)
+
+    assert seats.seats_left([pre_event.pk]) == {}  # the 2017 edition is over
+    monkeypatch.setattr(timezone, "now", lambda: pre_event.start - dt.timedelta(minutes=1))
+    assert seats.seats_left([pre_event.pk]) == {pre_event.pk: 4}
+
+
+def test_seats_left_counts_confirmed_bookings_only(before_the_conference, conference, django_assert_num_queries):
     pre_event = SessionFactory(conference=conference, kind=Session.Kind.PRE_EVENT, capacity=3)
     in_room = SessionFactory(
         conference=conference,

@@ -243,7 +243,9 @@ def test_admin_session_list_in_spanish_queries_do_not_grow(organiser, django_ass
 
 
 @pytest.mark.parametrize(("url", "cold", "cached"), PAGES)
-def test_queries_in_spanish_are_the_same_for_one_session_and_many(django_assert_num_queries, url, cold, cached):
+def test_queries_in_spanish_are_the_same_for_one_session_and_many(
+    before_the_conference, django_assert_num_queries, url, cold, cached
+):
     spanish = reader("es")
     for size in (1, 40):
         conference = ConferenceFactory(start_date=dt.date(2017, 11, 8), registration_opens=None)

@@ -185,7 +185,9 @@ def test_conference_page_of_unpublished_or_cancelled_conference_is_404(client):
 # The agenda
 
 
-def test_agenda_shows_the_first_day_with_parallel_sessions_and_seats(client, conference, programme):
+def test_agenda_shows_the_first_day_with_parallel_sessions_and_seats(
+    before_the_conference, client, conference, programme
+):
     response = client.get(f"/{conference.slug}/agenda/")
     page, markup = text(response), main(response)
 
@@ -279,7 +281,9 @@ def test_agenda_day_without_programme_is_404(client, conference, programme):
 # One session
 
 
-def test_session_page_shows_speakers_room_time_parallel_and_calendar(client, conference, programme):
+def test_session_page_shows_speakers_room_time_parallel_and_calendar(
+    before_the_conference, client, conference, programme
+):
     response = client.get(f"/{conference.slug}/agenda/pre-digital/")
     page, markup = text(response), main(response)
 
@@ -296,7 +300,7 @@ def test_session_page_shows_speakers_room_time_parallel_and_calendar(client, con
     assert "<title>Digital clusters · GROW your REGIOn</title>" in response.content.decode()
 
 
-def test_session_page_of_a_full_pre_event_offers_the_waiting_list(client, conference, programme):
+def test_session_page_of_a_full_pre_event_offers_the_waiting_list(before_the_conference, client, conference, programme):
     digital = programme["digital"]
     digital.capacity = 3
     services.save_session(digital)
@@ -358,6 +362,28 @@ def test_agenda_ics_bad_filter_is_a_400_in_words(client, conference, programme):
     assert response.content.decode() == "This programme has no track 999999."
 
 
+# A conference that has ended
+
+
+def test_pages_of_a_conference_that_has_ended_show_no_seats_and_count_none(
+    client, conference, programme, django_assert_num_queries
+):
+    digital = programme["digital"]
+    digital.capacity = 3  # full: before the end it offered the waiting list
+    services.save_session(digital)
+    slug = conference.slug
+    pages = [f"/{slug}/", f"/{slug}/agenda/", f"/{slug}/agenda/pre-digital/", f"/{slug}/agenda/pre-food/"]
+
+    for url in pages:
+        page = text(client.get(url))
+        assert "seat" not in page, url
+        assert "waiting list" not in page, url
+    wait_for_seats_left()
+    with django_assert_num_queries(0):  # nothing to count: the whole pages stay in the cache
+        for url in pages:
+            client.get(url)
+
+
 # The cache
 
 
@@ -380,7 +406,9 @@ def test_pages_come_from_the_cache_until_an_organiser_edits(client, conference, 
     assert "Digital and creative clusters" in text(client.get(url))
 
 
-def test_seats_left_move_without_rebuilding_the_programme(client, conference, programme, django_assert_num_queries):
+def test_seats_left_move_without_rebuilding_the_programme(
+    before_the_conference, client, conference, programme, django_assert_num_queries
+):
     url = f"/{conference.slug}/agenda/pre-digital/"
     assert "27 seats left" in text(client.get(url))
 
@@ -466,7 +494,7 @@ def test_every_language_has_the_sites_own_date_formats():
     assert [key for key, value in formats.items() if value in CUSTOM_FORMATS] == []
 
 
-def test_pages_answer_304_to_a_visitor_who_has_them(client, conference, programme):
+def test_pages_answer_304_to_a_visitor_who_has_them(before_the_conference, client, conference, programme):
     url = f"/{conference.slug}/agenda/?day=2017-11-07"
     first = client.get(url)
     assert first["Cache-Control"] == "private, no-cache"
@@ -515,7 +543,7 @@ def test_exports_answer_conditional_requests_until_an_edit(client, conference, p
         }
     }
 )
-def test_pages_and_exports_work_without_redis(client, conference, programme):
+def test_pages_and_exports_work_without_redis(before_the_conference, client, conference, programme):
     assert "27 seats left" in text(client.get(f"/{conference.slug}/agenda/"))
     assert b"BEGIN:VEVENT" in client.get(f"/{conference.slug}/agenda.ics").content
 
@@ -540,7 +568,9 @@ PAGES = [
 
 
 @pytest.mark.parametrize(("url", "cold", "cached"), PAGES)
-def test_queries_are_the_same_for_one_session_and_many(client, django_assert_num_queries, url, cold, cached):
+def test_queries_are_the_same_for_one_session_and_many(
+    before_the_conference, client, django_assert_num_queries, url, cold, cached
+):
     for size in (1, 40):
         conference = ConferenceFactory(start_date=dt.date(2017, 11, 8), registration_opens=None)
         first, *_rest = build_programme(conference, size, rooms=10)

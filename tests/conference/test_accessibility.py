@@ -92,14 +92,14 @@ def test_report_emails_the_organisers_who_reply_to_the_reporter(client):
 
 
 def test_report_with_errors_says_what_to_fix_and_sends_nothing(client):
-    response = client.post("/accessibility/report/", report(problem="", email="asa.oberg", name="<b>"))
+    response = client.post("/accessibility/report/", report(problem="", email="asa.oberg", name="Åsa\u202eÖberg"))
 
     assert response.status_code == 400
     words = text(response)
     assert "There is a problem" in words
     assert "Describe the problem you met." in words
     assert "Enter an email address like name@example.org." in words
-    assert "Use only letters, spaces, hyphens, apostrophes and full stops in a name." in words
+    assert "Leave out invisible characters such as control characters, zero-width spaces" in words
     assert not OutgoingEmail.objects.exists()
 
 

@@ -98,17 +98,21 @@ def test_attendee_registers_with_a_pre_event_using_the_keyboard_alone(page, live
     page.keyboard.press("ArrowDown")
     tab_to(page, "#id_country", limit=1)
     page.keyboard.type("España")
-    # Past the pre-events to the needs, then back to tick one.
+    # Past the pre-events to the needs, then back to them: they all run at the same time, so
+    # they are one choice, "none" until she moves up to the workshop with the arrow keys.
     tab_to(page, "#id_dietary_requirements")
-    tab_to(page, f"input[name=pre_events][value='{workshop.pk}']", backwards=True)
-    page.keyboard.press("Space")
+    tab_to(page, "#id_pre_events_none", backwards=True)
+    choices = page.eval_on_selector_all("input[name=pre_events]", "inputs => inputs.map(input => input.value)")
+    for _ in range(len(choices) - 1 - choices.index(str(workshop.pk))):
+        page.keyboard.press("ArrowUp")
+    assert page.locator(f"input[name=pre_events][value='{workshop.pk}']").is_checked()
     # Sent without agreeing to the privacy statement: the summary of errors takes the focus.
     tab_to(page, ".registration-form button[type=submit]")
     press_and_wait(page, "Enter")
     summary = focused(page)
     assert "error-summary" in summary["element"]
 
-    # Its link takes her to the checkbox she missed; the rest of the form kept what she typed.
+    # Its link takes her to the checkbox she missed; the rest of the form kept what she chose.
     tab_to(page, ".error-summary a[href='#id_privacy_agreed']", limit=1)
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "id_privacy_agreed"

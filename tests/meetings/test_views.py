@@ -63,6 +63,21 @@ def test_a_confirmed_attendee_opts_in_with_a_profile(client, conference):
     assert list(profile.sectors.all()) == [sector]
 
 
+def test_a_profile_takes_any_visible_text_and_refuses_hidden_characters_saying_why(client, conference):
+    registration = RegistrationFactory(conference=conference, user=VerifiedUserFactory())
+    logged_in(client, registration.user)
+    profile = {"consent": "on", "offer": "Cold chain < 4°C for Łódź Region® — R&D", "languages": "Català·Polski"}
+
+    refused = client.post(url("profile", conference), {**profile, "seek": "Partners\u200b in Valencia"})
+    accepted = client.post(url("profile", conference), {**profile, "seek": "Partners in Valencia 🤝"})
+
+    assert refused.status_code == 400
+    assert "Leave out invisible characters such as control characters, zero-width spaces" in refused.content.decode()
+    assert accepted.status_code == 302
+    saved = Profile.objects.get()
+    assert (saved.offer, saved.seek, saved.languages) == (profile["offer"], "Partners in Valencia 🤝", "Català·Polski")
+
+
 def test_someone_without_a_confirmed_registration_cannot_opt_in(client, conference):
     registration = RegistrationFactory(conference=conference, user=VerifiedUserFactory(), status="waitlisted")
     logged_in(client, registration.user)
@@ -122,10 +137,10 @@ def test_someone_not_opted_in_is_sent_to_the_profile_page(client, conference):
 def test_request_accept_and_both_see_the_table_and_time(client, conference, block, ela, marcel):
     logged_in(client, ela)
     response = client.post(
-        url("person", conference, profile_id=marcel.pk), {"block": block.pk, "message": "Hola! <b>", "slots": []}
+        url("person", conference, profile_id=marcel.pk), {"block": block.pk, "message": "Hola!\u200b", "slots": []}
     )
-    assert response.status_code == 400  # markup refused, with a message
-    assert "Leave out the characters" in response.content.decode()
+    assert response.status_code == 400  # a hidden character refused, with a message
+    assert "Leave out invisible characters" in response.content.decode()
 
     response = client.post(url("person", conference, profile_id=marcel.pk), {"block": block.pk, "message": "Hola!"})
     assert response.status_code == 302

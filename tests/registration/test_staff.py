@@ -133,11 +133,44 @@ def test_dashboard_charts_registrations_per_day_in_the_conference_zone(client, c
         ["3 March 2026", "0", "1"],
         ["4 March 2026", "3", "4"],
     ]
-    assert 'viewBox="0 0 30 100"' in over_time
+    assert 'viewBox="0 0 140 100"' in over_time  # two weeks' columns, the three days at the left
+    assert axis(over_time) == ["2 March – 4 March"]
     first_day = '<rect class="bar-fill" x="1" y="67" width="8" height="33"><title>2 March 2026: 1</title></rect>'
     assert first_day in over_time
     assert '<rect class="bar-fill" x="21" y="0" width="8" height="100">' in over_time
     assert "from 2 March 2026 to 4 March 2026; the busiest day was 4 March 2026 with 3." in over_time
+
+
+def axis(html: str) -> list[str]:
+    """The labels under the day chart."""
+    caption = re.search(r'<figcaption class="axis"[^>]*>(.*?)</figcaption>', html).group(1)
+    return re.findall(r"<span>(.*?)</span>", caption)
+
+
+def test_dashboard_charts_one_day_as_one_bar_of_a_days_width_and_one_label(client, conference):
+    RegistrationFactory.create_batch(3, conference=conference, created_at=dt.datetime(2026, 12, 5, 10, tzinfo=UTC))
+    client.force_login(StaffFactory())
+
+    over_time = section(client.get(dashboard_url(conference)).content.decode(), "over-time")
+
+    chart = re.search(r'<svg class="day-chart" viewBox="0 0 (\d+) 100".*?</svg>', over_time, re.S)
+    bars = re.findall(r'<rect class="bar-fill" x="(\d+)" y="0" width="(\d+)"', chart.group(0))
+    assert bars == [("1", "8")]
+    assert int(chart.group(1)) == 140  # the bar takes 8 of 140: a day among two weeks, not the page
+    assert axis(over_time) == ["5 December"]
+    assert "3 new registrations on 5 December 2026, the first day with any." in chart.group(0)
+    assert "5 December 2026 to 5 December 2026" not in over_time
+
+
+def test_dashboard_charts_many_days_across_the_page_named_at_both_ends(client, conference):
+    for offset in range(20):
+        RegistrationFactory(conference=conference, created_at=dt.datetime(2026, 11, 1 + offset, 10, tzinfo=UTC))
+    client.force_login(StaffFactory())
+
+    over_time = section(client.get(dashboard_url(conference)).content.decode(), "over-time")
+
+    assert 'viewBox="0 0 200 100"' in over_time
+    assert axis(over_time) == ["1 November", "20 November"]
 
 
 def test_dashboard_of_a_conference_without_registrations_says_so(client, conference):
