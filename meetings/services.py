@@ -110,6 +110,16 @@ def opt_out(profile: Profile) -> Profile:
     return profile
 
 
+def leave_with_registration(*, registration_id: int) -> None:
+    """A cancelled registration's part in meetings ends: as `opt_out`, with its locks, its
+    live requests and meetings are cancelled and the other side of each told. Subscribed
+    to the agenda's REGISTRATION_CANCELLED, announced after the cancellation commits;
+    harmless for someone who never opted in or is out already."""
+    profile = Profile.objects.filter(registration_id=registration_id).first()
+    if profile is not None:
+        opt_out(profile)
+
+
 # Requests
 
 
