@@ -2,6 +2,7 @@
 with its related rows loaded, so a page costs the same number of queries for 1 or 500 rows."""
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django_countries import countries
 
 from agenda.models import Conference
@@ -35,6 +36,11 @@ def blocks(conference: Conference) -> QuerySet:
         .prefetch_related(Prefetch("slots", queryset=Slot.objects.filter(is_break=False).order_by("start")))
         .order_by("session__start", "pk")
     )
+
+
+def has_open_blocks(conference: Conference) -> bool:
+    """Whether the conference has a meeting block not cancelled nor over yet."""
+    return blocks(conference).filter(session__end__gt=timezone.now()).exists()
 
 
 def directory(
