@@ -19,7 +19,11 @@ class CheckinConfig(AppConfig):
         register_panel("check-in", title=_("Check-in"), render=figures)
 
         from checkin.models import CheckIn
-        from registration import messaging
+        from checkin.services import email_ticket
+        from registration import messaging, tickets
+
+        # The emails that confirm a place carry the ticket's address and QR code.
+        tickets.provide_with(email_ticket)
 
         # Organisers may write to those who came, or to those who did not.
         messaging.check_in_known_by(lambda: CheckIn.objects.valid().values("registration"))

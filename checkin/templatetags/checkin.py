@@ -1,10 +1,9 @@
 """What other apps' pages show of the check-in, without those apps importing it: the
-ticket and certificate links on the attendee's page and the ticket's address in their
-emails. (The staff dashboard's figures come through registration.dashboard: checkin.dashboard.)"""
+ticket and certificate links on the attendee's page. (The staff dashboard's figures come
+through registration.dashboard: checkin.dashboard; the ticket in registration's emails
+through registration.tickets: checkin.services.email_ticket.)"""
 
 from django import template
-from django.conf import settings
-from django.urls import reverse
 
 from checkin import selectors
 from registration.models import Registration
@@ -24,9 +23,3 @@ def checkin_links(context, registration: Registration) -> dict:
         "has_certificate": ended and selectors.was_checked_in(registration),
         "csrf_token": context.get("csrf_token"),
     }
-
-
-@register.simple_tag
-def ticket_url(registration: Registration) -> str:
-    """The full address of the attendee's ticket page, for their emails."""
-    return settings.SITE_URL + reverse("checkin:ticket", kwargs={"slug": registration.conference.slug})
