@@ -20,10 +20,12 @@ class CheckinConfig(AppConfig):
 
         from checkin.models import CheckIn
         from checkin.services import email_ticket
+        from checkin.views import registration_section
         from registration import messaging, tickets
 
-        # The emails that confirm a place carry the ticket's address and QR code.
-        tickets.provide_with(email_ticket)
+        # The emails that confirm a place carry the ticket's address and QR code; the
+        # attendee's page links to the ticket and, after the event, the certificate.
+        tickets.provide_with(ticket=email_ticket, section=registration_section)
 
         # Organisers may write to those who came, or to those who did not.
         messaging.check_in_known_by(lambda: CheckIn.objects.valid().values("registration"))

@@ -1,11 +1,17 @@
-"""The attendee's ticket, which the check-in app keeps, in registration's emails: those
-that confirm a place carry the ticket's address and its QR code. Registration does not
-import that app; it gives its tickets here in its AppConfig.ready(), as other apps add
-themselves to registration.programme. Without it the emails carry no ticket.
+"""The attendee's ticket and certificate, which the check-in app keeps, on registration's
+pages and in its emails, without registration importing that app: the app gives them here
+in its AppConfig.ready(), as other apps add themselves to registration.programme. Without
+it, nothing of a ticket is shown.
+
+The emails that confirm a place carry the ticket's address and its QR code (`ticket_for`);
+the attendee's page shows the app's section (`page_section`: the ticket's link and, after
+the event, the certificate's).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from django.http import HttpRequest
 
 from registration.models import Registration
 
@@ -18,17 +24,31 @@ class Ticket:
     qr_png: bytes
 
 
-_provider: Callable[[Registration], Ticket | None] | None = None
+@dataclass(frozen=True)
+class _Provider:
+    ticket: Callable[[Registration], Ticket | None]
+    section: Callable[[HttpRequest, Registration], str]
 
 
-def provide_with(provider: Callable[[Registration], Ticket | None]) -> None:
-    """Use `provider(registration) -> Ticket | None` (None: the registration has no valid ticket)."""
+_provider: _Provider | None = None
+
+
+def provide_with(
+    *, ticket: Callable[[Registration], Ticket | None], section: Callable[[HttpRequest, Registration], str]
+) -> None:
+    """Use `ticket(registration) -> Ticket | None` (None: no valid ticket) for the emails and
+    `section(request, registration) -> HTML` (empty: nothing to show) for the attendee's page."""
     global _provider
-    _provider = provider
+    _provider = _Provider(ticket, section)
 
 
 def ticket_for(registration: Registration) -> Ticket | None:
     """The ticket of a confirmed registration, if an app provides tickets; None otherwise."""
     if _provider is None or registration.status != Registration.Status.CONFIRMED:
         return None
-    return _provider(registration)
+    return _provider.ticket(registration)
+
+
+def page_section(request: HttpRequest, registration: Registration) -> str:
+    """The HTML of the ticket's section on the attendee's page; empty without the app."""
+    return _provider.section(request, registration) if _provider is not None else ""
