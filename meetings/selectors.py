@@ -136,6 +136,22 @@ def table_plan(block: MeetingBlock) -> QuerySet:
     )
 
 
+def waiting_profiles(conference: Conference) -> QuerySet:
+    """The opted-in profiles of confirmed attendees waiting for the organisers' approval,
+    longest waiting first, with what an organiser reads to decide."""
+    return (
+        Profile.objects.filter(
+            conference=conference,
+            opted_in=True,
+            status=Profile.Status.PENDING,
+            registration__status=Registration.Status.CONFIRMED,
+        )
+        .select_related("registration")
+        .prefetch_related("sectors", "themes")
+        .order_by("updated_at", "pk")
+    )
+
+
 def figures(conference: Conference) -> dict:
     """What the reports ask for: requests by outcome, and meetings held (scheduled, not
     marked as no-show) per country and per organisation type of the participants."""

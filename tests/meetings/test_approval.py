@@ -143,3 +143,85 @@ def test_someone_without_the_permission_cannot_approve(client, conference, appro
     assert response.status_code == 403
     waiting.refresh_from_db()
     assert waiting.status == Profile.Status.PENDING
+
+
+def staff_url(conference) -> str:
+    return reverse("meetings:profiles", kwargs={"slug": conference.slug})
+
+
+@pytest.fixture
+def organiser(client, conference):
+    user = VerifiedUserFactory()
+    TeamFactory(conferences=[conference], members=[user], can_run_meetings=True)
+    client.force_login(user)
+    return user
+
+
+def test_an_organiser_answers_waiting_profiles_on_the_staff_page(client, conference, approving, organiser):
+    waiting, other = ProfileFactory.create_batch(2, registration__conference=conference, status="pending")
+    listed_already = ProfileFactory(registration__conference=conference)
+
+    page = client.get(staff_url(conference)).content.decode()
+    assert waiting.registration.full_name in page
+    assert listed_already.registration.full_name not in page
+
+    approved = client.post(staff_url(conference), {"profile": waiting.pk, "decision": "approve"}, follow=True)
+    client.post(staff_url(conference), {"profile": other.pk, "decision": "refuse"})
+    again = client.post(staff_url(conference), {"profile": other.pk, "decision": "approve"}, follow=True)
+
+    assert "is approved and listed; we told them." in approved.content.decode()
+    assert "nothing was changed" in again.content.decode()
+    statuses = dict(Profile.objects.filter(pk__in=[waiting.pk, other.pk]).values_list("pk", "status"))
+    assert statuses == {waiting.pk: "approved", other.pk: "refused"}
+    assert OutgoingEmail.objects.filter(kind__startswith="meetings_profile_").count() == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        lambda ctx: {"profile": ctx["elsewhere"].pk, "decision": "approve"},
+        lambda ctx: {"profile": "nonsense", "decision": "approve"},
+        lambda ctx: {"profile": ctx["waiting"].pk, "decision": "maybe"},
+        lambda ctx: {},
+    ],
+    ids=["another conference", "not an id", "no such decision", "empty"],
+)
+def test_bad_answers_get_a_400_and_change_nothing(client, conference, approving, organiser, data):
+    ctx = {
+        "waiting": ProfileFactory(registration__conference=conference, status="pending"),
+        "elsewhere": ProfileFactory(registration__conference=ConferenceFactory(), status="pending"),
+    }
+
+    response = client.post(staff_url(conference), data(ctx))
+
+    assert response.status_code == 400
+    assert "There is a problem" in response.content.decode()
+    assert set(Profile.objects.values_list("status", flat=True)) == {"pending"}
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_the_staff_page_needs_the_meetings_permission(client, conference, approving):
+    waiting = ProfileFactory(registration__conference=conference, status="pending")
+    outsider = VerifiedUserFactory()
+    TeamFactory(conferences=[conference], members=[outsider], can_run_voting=True)
+    client.force_login(outsider)
+
+    assert client.get(staff_url(conference)).status_code == 403
+    assert client.post(staff_url(conference), {"profile": waiting.pk, "decision": "approve"}).status_code == 403
+    waiting.refresh_from_db()
+    assert waiting.status == Profile.Status.PENDING
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_the_staff_page_costs_the_same_queries_for_1_or_30(
+    client, conference, approving, organiser, count, django_assert_num_queries
+):
+    for profile in ProfileFactory.create_batch(count, registration__conference=conference, status="pending"):
+        profile.sectors.create(conference=conference, name=f"Sector {profile.pk}")
+    client.get(staff_url(conference))  # sessions and caches warm
+
+    # Whatever the number of profiles: one query for them, one for their sectors, one for their themes.
+    with django_assert_num_queries(6):
+        response = client.get(staff_url(conference))
+
+    assert response.content.decode().count('name="decision" value="approve"') == count
