@@ -58,14 +58,7 @@ def profiles(request: HttpRequest, slug: str) -> HttpResponse:
     form = ReviewForm(
         request.POST if request.method == "POST" else None, profiles=Profile.objects.filter(conference=conference)
     )
-    if request.method == "POST":
-        if not form.is_valid():
-            return render(
-                request,
-                "meetings/staff_profiles.html",
-                {"conference": conference, "profiles": selectors.waiting_profiles(conference), "form": form},
-                status=400,
-            )
+    if request.method == "POST" and form.is_valid():
         profile, approve = form.cleaned_data["profile"], form.cleaned_data["decision"] == ReviewForm.APPROVE
         answered = (services.approve_profile if approve else services.refuse_profile)(profile)
         if not answered:
@@ -79,6 +72,7 @@ def profiles(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "meetings/staff_profiles.html",
         {"conference": conference, "profiles": selectors.waiting_profiles(conference), "form": form},
+        status=400 if form.errors else 200,
     )
 
 
