@@ -12,14 +12,31 @@ CAPACITY_RAISED, with `conference_id`: a conference got more places (or its canc
 SESSION_CHANGED, with `session` and `changes` ({field: (old, new)} of start, end, room,
     status): a session moved, changed room or was cancelled.
     Subscribers: registration (emails the people with a seat on it).
+
+Registration announces one event of its own here, because the apps built on it may not be
+imported by it:
+
+REGISTRATION_CANCELLED, with `registration_id`: a registration was cancelled (by the
+    attendee, an organiser, or the deletion of the account). Announced after that change
+    commits, not inside it: each subscriber opens its own transaction and takes its own
+    locks, so the cancellation never waits for them nor fails with them.
+    Subscribers: meetings (cancels the person's requests and meetings, tells the other side).
 """
 
 from collections.abc import Callable
+from functools import partial
+
+from django.db import transaction
 
 CAPACITY_RAISED = "capacity_raised"
 SESSION_CHANGED = "session_changed"
+REGISTRATION_CANCELLED = "registration_cancelled"
 
-_subscribers: dict[str, list[Callable[..., None]]] = {CAPACITY_RAISED: [], SESSION_CHANGED: []}
+_subscribers: dict[str, list[Callable[..., None]]] = {
+    CAPACITY_RAISED: [],
+    SESSION_CHANGED: [],
+    REGISTRATION_CANCELLED: [],
+}
 
 
 def subscribe(event: str, handler: Callable[..., None]) -> None:
@@ -36,3 +53,10 @@ def announce(event: str, **details: object) -> None:
     """Run every subscriber of `event`, in the order they subscribed, in the caller's transaction."""
     for handler in _subscribers[event]:
         handler(**details)
+
+
+def announce_on_commit(event: str, **details: object) -> None:
+    """Announce `event` once the caller's transaction commits (at once outside one), never if
+    it rolls back. A failing subscriber is logged by Django (robust): the change it follows
+    is committed already and stays a success for whoever made it."""
+    transaction.on_commit(partial(announce, event, **details), robust=True)

@@ -19,7 +19,13 @@ class CheckinConfig(AppConfig):
         register_panel("check-in", title=_("Check-in"), render=figures)
 
         from checkin.models import CheckIn
-        from registration import messaging
+        from checkin.services import email_ticket
+        from checkin.views import registration_section
+        from registration import messaging, tickets
+
+        # The emails that confirm a place carry the ticket's address and QR code; the
+        # attendee's page links to the ticket and, after the event, the certificate.
+        tickets.provide_with(ticket=email_ticket, section=registration_section)
 
         # Organisers may write to those who came, or to those who did not.
         messaging.check_in_known_by(lambda: CheckIn.objects.valid().values("registration"))

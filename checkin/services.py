@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
@@ -32,6 +34,8 @@ from checkin.exceptions import (
 )
 from checkin.models import BadgePrint, BadgeRun, BadgeRunPart, CheckIn, OfflineScan, Ticket
 from checkin.selectors import Door
+from checkin.tickets import qr_png
+from registration import tickets as registration_tickets
 from registration.models import Booking, Registration, User
 
 logger = logging.getLogger(__name__)
@@ -57,6 +61,16 @@ def ensure_ticket(registration: Registration) -> Ticket | None:
         return None
     ticket, _created = Ticket.objects.get_or_create(registration=registration)
     return ticket
+
+
+def email_ticket(registration: Registration) -> registration_tickets.Ticket | None:
+    """What registration's emails show of a confirmed registration's ticket (made if it has
+    none yet): the ticket page's address and the QR code as a PNG; given to registration.tickets."""
+    ticket = ensure_ticket(registration)
+    if ticket is None:
+        return None
+    url = settings.SITE_URL + reverse("checkin:ticket", kwargs={"slug": registration.conference.slug})
+    return registration_tickets.Ticket(url=url, qr_png=qr_png(ticket.token))
 
 
 def ensure_tickets(registrations: list[Registration]) -> None:

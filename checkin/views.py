@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -225,6 +226,20 @@ def _own_registration(request: HttpRequest, slug: str) -> Registration:
     if registration is None:
         raise Http404
     return registration
+
+
+def registration_section(request: HttpRequest, registration: Registration) -> str:
+    """The attendee's page's section (registration.tickets): the ticket of a confirmed
+    registration and, after the conference, the certificate of one who was checked in
+    (one query, then), with the button that emails its link."""
+    conference = registration.conference
+    ended = conference.has_ended
+    context = {
+        "conference": conference,
+        "has_ticket": registration.status == Registration.Status.CONFIRMED and not ended,
+        "has_certificate": ended and selectors.was_checked_in(registration),
+    }
+    return render_to_string("checkin/includes/registration_links.html", context, request=request)
 
 
 @login_required

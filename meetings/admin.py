@@ -17,7 +17,7 @@ from accounts.teams import limit
 from agenda.models import Conference, Session
 from meetings import services
 from meetings.exceptions import MeetingError
-from meetings.models import Meeting, MeetingBlock, MeetingRequest, Sector, Slot, Theme
+from meetings.models import Meeting, MeetingBlock, MeetingRequest, MeetingSettings, Profile, Sector, Slot, Theme
 
 PERMISSION = "can_run_meetings"
 
@@ -76,6 +76,55 @@ class ThemeAdmin(TeamPermissionAdmin):
     list_display = ["name", "conference"]
     list_filter = ["conference"]
     search_fields = ["name"]
+
+
+@admin.register(MeetingSettings)
+class MeetingSettingsAdmin(TeamPermissionAdmin):
+    list_display = ["conference", "approve_profiles"]
+
+
+@admin.register(Profile)
+class ProfileAdmin(TeamPermissionAdmin):
+    """Profiles to approve (where the conference's settings ask for it), and who takes part."""
+
+    list_display = ["__str__", "organisation", "conference", "opted_in", "status", "updated_at"]
+    list_filter = ["status", "opted_in", "conference"]
+    list_select_related = ["registration", "conference"]
+    search_fields = ["registration__given_name", "registration__family_name", "registration__organisation"]
+    fields = ["registration", "conference", "opted_in", "status", "offer", "seek", "languages", "sectors", "themes"]
+    readonly_fields = fields
+    actions = ["approve", "refuse"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Leaving goes through opting out, which tells the people concerned.
+        return False
+
+    @admin.display(description=_("organisation"), ordering="registration__organisation")
+    def organisation(self, profile: Profile) -> str:
+        return profile.registration.organisation
+
+    @admin.action(description=_("Approve these profiles (their owners are told by email)"))
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset, services.approve_profile)
+
+    @admin.action(description=_("Do not approve these profiles (their owners are told by email)"))
+    def refuse(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset, services.refuse_profile)
+
+    def _review(self, request: HttpRequest, queryset: QuerySet, review) -> None:
+        done = sum(review(profile) for profile in queryset.filter(status=Profile.Status.PENDING).order_by("pk"))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s profile answered; only profiles waiting for approval are.",
+                "%(count)s profiles answered; only profiles waiting for approval are.",
+                done,
+            )
+            % {"count": done},
+        )
 
 
 class SlotInline(admin.TabularInline):

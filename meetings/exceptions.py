@@ -25,6 +25,12 @@ class NotAParticipant(MeetingError):
     status = 403
 
 
+class ProfileNotApproved(NotAParticipant):
+    """The organisers approve profiles, and this one waits for (or did not get) their approval."""
+
+    default_message = _("The organisers approve meetings profiles; you can ask for meetings once yours is approved.")
+
+
 class NotFound(MeetingError):
     """Someone or something of another conference, someone not listed, or a request not one's own."""
 

@@ -177,3 +177,23 @@ class DeclineForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].validators.append(validate_plain_text)
+
+
+class ReviewForm(forms.Form):
+    """An organiser's answer to one profile waiting for approval."""
+
+    APPROVE, REFUSE = "approve", "refuse"
+
+    profile = forms.ModelChoiceField(
+        queryset=Profile.objects.none(),
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": _("There is no such profile in this conference's meetings.")},
+    )
+    decision = forms.ChoiceField(
+        choices=[(APPROVE, _("Approve")), (REFUSE, _("Do not approve"))],
+        error_messages={"invalid_choice": _("Choose to approve the profile or not.")},
+    )
+
+    def __init__(self, *args, profiles, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["profile"].queryset = profiles

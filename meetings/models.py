@@ -52,16 +52,49 @@ class Theme(models.Model):
         return self.name
 
 
+class MeetingSettings(models.Model):
+    """What the organisers decide for all of a conference's bilateral meetings (a conference
+    without a row keeps the defaults)."""
+
+    conference = models.OneToOneField(
+        Conference, on_delete=models.CASCADE, related_name="meeting_settings", verbose_name=_("conference")
+    )
+    approve_profiles = models.BooleanField(
+        _("organisers approve profiles"),
+        default=False,
+        help_text=_(
+            "A new or changed profile is listed only once an organiser approves it. "
+            "Profiles listed already stay listed until they change."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("bilateral meetings settings")
+        verbose_name_plural = _("bilateral meetings settings")
+
+    def __str__(self) -> str:
+        return str(self.conference)
+
+
 class ProfileQuerySet(models.QuerySet):
     def listed(self, conference: Conference):
-        """The directory: opted-in profiles of confirmed attendees of `conference`."""
+        """The directory: opted-in, approved profiles of confirmed attendees of `conference`."""
         return self.filter(
-            conference=conference, opted_in=True, registration__status=Registration.Status.CONFIRMED
+            conference=conference,
+            opted_in=True,
+            status=Profile.Status.APPROVED,
+            registration__status=Registration.Status.CONFIRMED,
         ).select_related("registration")
 
 
 class Profile(models.Model):
-    """A confirmed attendee's presence in the meetings directory; never listed until they opt in."""
+    """A confirmed attendee's presence in the meetings directory; never listed until they opt
+    in, nor, where the organisers approve profiles, until they approve it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the organisers' approval")
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Not approved")
 
     conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="meeting_profiles")
     registration = models.OneToOneField(Registration, on_delete=models.CASCADE, related_name="meeting_profile")
@@ -74,6 +107,7 @@ class Profile(models.Model):
     themes = models.ManyToManyField(
         Theme, blank=True, related_name="profiles", verbose_name=_("smart-specialisation themes")
     )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.APPROVED)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ProfileQuerySet.as_manager()
@@ -86,6 +120,9 @@ class Profile(models.Model):
             models.CheckConstraint(
                 condition=Q(opted_in=False) | Q(opted_in_at__isnull=False),
                 name="profile_opt_in_has_a_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "approved", "refused"]), name="profile_status_valid"
             ),
         ]
 

@@ -7,6 +7,9 @@ and only if the change commits. Emails about a meeting with a time carry it as a
 iCalendar entry whose UID stays the same, and whose status is CANCELLED once it is.
 """
 
+from collections.abc import Callable
+from functools import partial
+
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -48,13 +51,22 @@ def meeting_scheduled(meeting: Meeting) -> None:
         _tell(profile, "meeting_scheduled", meeting.request, meeting=meeting)
 
 
+def profile_reviewed(profile: Profile) -> None:
+    """Tell a participant that the organisers approved their profile, or did not."""
+    conference = profile.conference
+    kind = "profile_approved" if profile.status == Profile.Status.APPROVED else "profile_refused"
+    context = {
+        "conference": conference,
+        "me": profile,
+        "meetings_url": settings.SITE_URL + reverse("meetings:home", kwargs={"slug": conference.slug}),
+        "profile_url": settings.SITE_URL + reverse("meetings:profile", kwargs={"slug": conference.slug}),
+    }
+    _send(profile, kind, context)
+
+
 def _tell(
     profile: Profile, kind: str, meeting_request: MeetingRequest, *, meeting: Meeting | None = None, by=None
 ) -> None:
-    registration = profile.registration
-    user = registration.user
-    if user is None:  # the account is deleted
-        return
     block = meeting_request.block
     conference = block.session.conference
     context = {
@@ -68,6 +80,20 @@ def _tell(
         "by_organisers": by is None,
         "meetings_url": settings.SITE_URL + reverse("meetings:home", kwargs={"slug": conference.slug}),
     }
+    calendar = None
+    if meeting is not None and meeting.slot_id:
+        calendar = partial(build_meeting_calendar, meeting, viewer=profile)
+    _send(profile, kind, context, calendar=calendar)
+
+
+def _send(profile: Profile, kind: str, context: dict, *, calendar: Callable[[], bytes] | None = None) -> None:
+    """Write the email `kind` to the profile's owner in their language and the conference's
+    zone, with the calendar entry `calendar()` makes, if any, and queue it."""
+    registration = profile.registration
+    user = registration.user
+    if user is None:  # the account is deleted
+        return
+    conference = context["conference"]
     prefix = f"emails/meetings/{kind}"
     with translation.override(registration.language), timezone.override(conference.tz):
         heading = _one_line(render_to_string(f"{prefix}_subject.txt", context))
@@ -79,14 +105,8 @@ def _tell(
             my_registration_url=settings.SITE_URL + registration.get_absolute_url(),
         )
         attachments = []
-        if meeting is not None and meeting.slot_id:
-            attachments.append(
-                {
-                    "filename": "meeting.ics",
-                    "content": build_meeting_calendar(meeting, viewer=profile).decode(),
-                    "mimetype": "text/calendar",
-                }
-            )
+        if calendar is not None:
+            attachments.append({"filename": "meeting.ics", "content": calendar().decode(), "mimetype": "text/calendar"})
     queue_email(
         to=user.email,
         subject=_one_line(subject),

@@ -2,6 +2,7 @@
 with its related rows loaded, so a page costs the same number of queries for 1 or 500 rows."""
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django_countries import countries
 
 from agenda.models import Conference
@@ -35,6 +36,11 @@ def blocks(conference: Conference) -> QuerySet:
         .prefetch_related(Prefetch("slots", queryset=Slot.objects.filter(is_break=False).order_by("start")))
         .order_by("session__start", "pk")
     )
+
+
+def has_open_blocks(conference: Conference) -> bool:
+    """Whether the conference has a meeting block not cancelled nor over yet."""
+    return blocks(conference).filter(session__end__gt=timezone.now()).exists()
 
 
 def directory(
@@ -127,6 +133,22 @@ def table_plan(block: MeetingBlock) -> QuerySet:
         Meeting.objects.filter(block=block, status=Meeting.Status.SCHEDULED)
         .select_related("slot", "table", "request__sender__registration", "request__recipient__registration")
         .order_by("slot__start", "table__number")
+    )
+
+
+def waiting_profiles(conference: Conference) -> QuerySet:
+    """The opted-in profiles of confirmed attendees waiting for the organisers' approval,
+    longest waiting first, with what an organiser reads to decide."""
+    return (
+        Profile.objects.filter(
+            conference=conference,
+            opted_in=True,
+            status=Profile.Status.PENDING,
+            registration__status=Registration.Status.CONFIRMED,
+        )
+        .select_related("registration")
+        .prefetch_related("sectors", "themes")
+        .order_by("updated_at", "pk")
     )
 
 

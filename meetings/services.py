@@ -36,10 +36,22 @@ from meetings.exceptions import (
     NotAParticipant,
     NotFound,
     OutsideWindow,
+    ProfileNotApproved,
     SlotTaken,
     TooManyOpenRequests,
 )
-from meetings.models import Meeting, MeetingBlock, MeetingRequest, MeetingSeat, Profile, Sector, Slot, Table, Theme
+from meetings.models import (
+    Meeting,
+    MeetingBlock,
+    MeetingRequest,
+    MeetingSeat,
+    MeetingSettings,
+    Profile,
+    Sector,
+    Slot,
+    Table,
+    Theme,
+)
 from registration.models import Registration
 
 # Rounds of the scheduler's improvement step; each round tries every meeting left over.
@@ -63,9 +75,11 @@ def save_profile(
 ) -> Profile:
     """Opt a confirmed attendee in to bilateral meetings with this profile, or update it.
 
-    Sectors and themes must be the conference's own. Locks the attendee's profile (made
-    if missing). Raises NotAParticipant for a registration that is not confirmed and
-    NotFound for a sector or theme of another conference."""
+    Where the organisers approve profiles (MeetingSettings), a new profile, a changed one
+    and one not approved before wait for their approval, unlisted meanwhile; elsewhere a
+    profile is approved as saved. Sectors and themes must be the conference's own. Locks
+    the attendee's profile (made if missing). Raises NotAParticipant for a registration
+    that is not confirmed and NotFound for a sector or theme of another conference."""
     sectors, themes = list(sectors), list(themes)
     conference_id = registration.conference_id
     if any(item.conference_id != conference_id for item in [*sectors, *themes]):
@@ -77,13 +91,57 @@ def save_profile(
         profile, _created = Profile.objects.select_for_update().get_or_create(
             registration=registration, defaults={"conference_id": conference_id}
         )
+        before = _described(profile) if profile.opted_in else None
         if not profile.opted_in:
             profile.opted_in, profile.opted_in_at = True, timezone.now()
         profile.offer, profile.seek, profile.languages = offer, seek, languages
+        changed = before != (offer, seek, languages, {s.pk for s in sectors}, {t.pk for t in themes})
+        if not MeetingSettings.objects.filter(conference_id=conference_id, approve_profiles=True).exists():
+            profile.status = Profile.Status.APPROVED
+        elif changed or profile.status != Profile.Status.APPROVED:
+            profile.status = Profile.Status.PENDING
         profile.save()
         profile.sectors.set(sectors)
         profile.themes.set(themes)
     return profile
+
+
+def approve_profile(profile: Profile) -> bool:
+    """An organiser lists a profile waiting for approval; its owner is told by email.
+    Returns False, changing nothing, for a profile not waiting (answered already, opted out).
+
+    Locks the conference's meeting blocks by primary key, then the profile."""
+    return _review(profile, Profile.Status.APPROVED)
+
+
+def refuse_profile(profile: Profile) -> bool:
+    """An organiser turns down a profile waiting for approval: it stays unlisted, and the
+    live requests and meetings it had from before its change are cancelled (the other side
+    told, as at an opt-out); its owner is told by email and may change it and try again.
+    Returns False, changing nothing, for a profile not waiting.
+
+    Locks the conference's meeting blocks by primary key, then the profile."""
+    return _review(profile, Profile.Status.REFUSED)
+
+
+def _review(profile: Profile, status: str) -> bool:
+    with transaction.atomic():
+        _lock_blocks(MeetingBlock.objects.filter(session__conference_id=profile.conference_id))
+        profile = Profile.objects.select_for_update().select_related("registration", "conference").get(pk=profile.pk)
+        if not profile.opted_in or profile.status != Profile.Status.PENDING:
+            return False
+        if status == Profile.Status.REFUSED:
+            _cancel_live_requests(profile)
+        profile.status = status
+        profile.save(update_fields=["status", "updated_at"])
+        notifications.profile_reviewed(profile)
+    return True
+
+
+def _described(profile: Profile) -> tuple:
+    """What an organiser approves of a profile, to tell whether a save changed it."""
+    sectors = set(profile.sectors.values_list("pk", flat=True))
+    return (profile.offer, profile.seek, profile.languages, sectors, set(profile.themes.values_list("pk", flat=True)))
 
 
 def opt_out(profile: Profile) -> Profile:
@@ -96,18 +154,20 @@ def opt_out(profile: Profile) -> Profile:
         profile = Profile.objects.select_for_update().select_related("registration").get(pk=profile.pk)
         if not profile.opted_in:
             return profile
-        live = (
-            MeetingRequest.objects.filter(
-                Q(sender=profile) | Q(recipient=profile), status__in=MeetingRequest.LIVE_STATUSES
-            )
-            .select_related(*_REQUEST_RELATED)
-            .order_by("pk")
-        )
-        for meeting_request in live:
-            _cancel(meeting_request, by=profile)
+        _cancel_live_requests(profile)
         profile.opted_in, profile.opted_in_at = False, None
         profile.save(update_fields=["opted_in", "opted_in_at", "updated_at"])
     return profile
+
+
+def leave_with_registration(*, registration_id: int) -> None:
+    """A cancelled registration's part in meetings ends: as `opt_out`, with its locks, its
+    live requests and meetings are cancelled and the other side of each told. Subscribed
+    to the agenda's REGISTRATION_CANCELLED, announced after the cancellation commits;
+    harmless for someone who never opted in or is out already."""
+    profile = Profile.objects.filter(registration_id=registration_id).first()
+    if profile is not None:
+        opt_out(profile)
 
 
 # Requests
@@ -132,7 +192,7 @@ def send_request(
         if recipient.conference_id != block.session.conference_id:
             raise NotFound
         if not _is_listed(sender):
-            raise NotAParticipant
+            raise ProfileNotApproved if _is_waiting(sender) else NotAParticipant
         if not _is_listed(recipient):
             raise NotFound
         now = timezone.now()
@@ -547,7 +607,16 @@ def _lock_request(
 
 
 def _is_listed(profile: Profile) -> bool:
-    return profile.opted_in and profile.registration.status == Registration.Status.CONFIRMED
+    return (
+        profile.opted_in
+        and profile.status == Profile.Status.APPROVED
+        and profile.registration.status == Registration.Status.CONFIRMED
+    )
+
+
+def _is_waiting(profile: Profile) -> bool:
+    """Opted in but not (or no longer) approved by the organisers."""
+    return profile.opted_in and profile.status != Profile.Status.APPROVED
 
 
 def _live_request_between(block: MeetingBlock, one: Profile, other: Profile) -> MeetingRequest | None:
@@ -613,6 +682,18 @@ def _seat(meeting: Meeting) -> None:
             )
     except IntegrityError as error:  # what the locks should already have prevented
         raise SlotTaken(free_slots(meeting.block, request.sender, request.recipient)) from error
+
+
+def _cancel_live_requests(profile: Profile) -> None:
+    """Cancel the profile's live requests and meetings as if they withdrew from each (the
+    caller holds the blocks' and the profile's locks)."""
+    live = (
+        MeetingRequest.objects.filter(Q(sender=profile) | Q(recipient=profile), status__in=MeetingRequest.LIVE_STATUSES)
+        .select_related(*_REQUEST_RELATED)
+        .order_by("pk")
+    )
+    for meeting_request in live:
+        _cancel(meeting_request, by=profile)
 
 
 def _cancel(meeting_request: MeetingRequest, *, by: Profile | None) -> None:

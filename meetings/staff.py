@@ -1,4 +1,5 @@
-"""The organisers' pages: the table plan of a block (printable, and as CSV) and the figures.
+"""The organisers' pages: the table plan of a block (printable, and as CSV), the figures,
+and the profiles waiting for approval.
 
 Who may: members of a team with the "run bilateral meetings" permission in the
 conference, and superusers (accounts.teams); anyone else gets a 403, and anonymous
@@ -6,18 +7,20 @@ visitors are sent to log in."""
 
 import csv
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.teams import user_can
 from agenda.models import Conference
-from meetings import selectors
-from meetings.models import MeetingBlock
+from meetings import selectors, services
+from meetings.forms import ReviewForm
+from meetings.models import MeetingBlock, Profile
 from registration.exports import neutralise
 
 PERMISSION = "can_run_meetings"
@@ -44,6 +47,32 @@ def figures(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "meetings/staff_figures.html",
         {"conference": conference, "figures": selectors.figures(conference), "blocks": selectors.blocks(conference)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profiles(request: HttpRequest, slug: str) -> HttpResponse:
+    """The profiles waiting for approval, each with its two answers (POST: profile, decision)."""
+    conference = _conference_for(request, slug)
+    form = ReviewForm(
+        request.POST if request.method == "POST" else None, profiles=Profile.objects.filter(conference=conference)
+    )
+    if request.method == "POST" and form.is_valid():
+        profile, approve = form.cleaned_data["profile"], form.cleaned_data["decision"] == ReviewForm.APPROVE
+        answered = (services.approve_profile if approve else services.refuse_profile)(profile)
+        if not answered:
+            messages.info(request, _("That profile was not waiting any more; nothing was changed."))
+        elif approve:
+            messages.success(request, _("%(name)s is approved and listed; we told them.") % {"name": profile})
+        else:
+            messages.success(request, _("%(name)s is not approved; we told them.") % {"name": profile})
+        return redirect("meetings:profiles", slug=conference.slug)
+    return render(
+        request,
+        "meetings/staff_profiles.html",
+        {"conference": conference, "profiles": selectors.waiting_profiles(conference), "form": form},
+        status=400 if form.errors else 200,
     )
 
 

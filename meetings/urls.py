@@ -14,6 +14,7 @@ urlpatterns = [
     path("<slug:slug>/meetings/requests/<int:request_id>/cancel/", views.cancel, name="cancel"),
     # Organisers.
     path("<slug:slug>/meetings/staff/", staff.figures, name="figures"),
+    path("<slug:slug>/meetings/staff/profiles/", staff.profiles, name="profiles"),
     path("<slug:slug>/meetings/staff/blocks/<int:block_id>/tables/", staff.table_plan, name="table_plan"),
     path("<slug:slug>/meetings/staff/blocks/<int:block_id>/tables.csv", staff.table_plan_csv, name="table_plan_csv"),
 ]

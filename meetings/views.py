@@ -83,7 +83,7 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.save_profile(
+            saved = services.save_profile(
                 registration,
                 offer=form.cleaned_data["offer"],
                 seek=form.cleaned_data["seek"],
@@ -93,7 +93,13 @@ def profile(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except MeetingError as error:
             return _refused(request, conference, error)
-        messages.success(request, _("Your meetings profile is saved; other participants can find you."))
+        if saved.status == Profile.Status.PENDING:
+            messages.info(
+                request,
+                _("Your meetings profile is saved. The organisers approve profiles: we will email you once they have."),
+            )
+        else:
+            messages.success(request, _("Your meetings profile is saved; other participants can find you."))
         return redirect("meetings:home", slug=conference.slug)
     return render(
         request,

@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from email import encoders
+from email.mime.base import MIMEBase
 from email.utils import make_msgid, parseaddr
 
 from celery import current_app
@@ -21,6 +23,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import SafeMIMEMultipart
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, JSONField, Q, TextField, Value, When
 from django.template.loader import render_to_string
@@ -55,16 +58,24 @@ class TransientEmailError(Exception):
         self.retry_in = retry_in
 
 
-def compose(*, heading: str, content: str, conference=None, my_registration_url: str = "") -> tuple[str, str]:
+def compose(
+    *,
+    heading: str,
+    content: str,
+    conference=None,
+    my_registration_url: str = "",
+    images: Sequence[rendering.InlineImage] = (),
+) -> tuple[str, str]:
     """The plain-text and HTML bodies of an email whose message is `content` (plain text),
     in the active language: the text as written around a common footer (naming the
     conference, if one is given), and the one HTML layout with the text escaped and its
-    links made clickable."""
+    links made clickable, showing `images` (sent with it: RenderedEmail.images) below it."""
     context = {
         "heading": heading,
         "content": content.strip(),
         "conference": conference,
         "my_registration_url": my_registration_url,
+        "images": images,
     }
     return render_to_string("emails/base.txt", context).strip() + "\n", render_to_string("emails/base.html", context)
 
@@ -270,7 +281,7 @@ def send_email(email_id: int) -> None:
 
 def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
     """The message to send; an email written at send time is written now (see write)."""
-    write(email)
+    images = _write(email)
     headers = {
         # The same on every attempt, so a copy sent twice is recognisably one message.
         "Message-ID": email.message_id,
@@ -279,13 +290,14 @@ def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None =
         "X-Auto-Response-Suppress": "All",
         "Content-Language": email.language,
     }
-    message = EmailMultiAlternatives(
+    message = _Message(
         subject=email.subject,
         body=email.body_text,
         to=[email.to],
         reply_to=[email.reply_to] if email.reply_to else None,
         headers=headers,
         connection=connection,
+        images=images if email.body_html else (),
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
@@ -294,16 +306,51 @@ def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None =
     return message
 
 
+class _Message(EmailMultiAlternatives):
+    """An email whose HTML shows pictures sent with it (by Content-ID): the HTML and its
+    pictures go in a multipart/related, the alternative to the plain text; attachments stay
+    beside them in the multipart/mixed, where mail clients list them."""
+
+    def __init__(self, *args, images: Sequence[rendering.InlineImage] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.images = images
+
+    def _create_alternatives(self, msg):
+        msg = super()._create_alternatives(msg)
+        if not self.images:
+            return msg
+        parts = msg.get_payload()
+        related = SafeMIMEMultipart(_subtype="related", encoding=self.encoding or settings.DEFAULT_CHARSET)
+        related.attach(parts[-1])  # the HTML, the last alternative
+        for image in self.images:
+            maintype, subtype = image.mimetype.split("/", 1)
+            part = MIMEBase(maintype, subtype)
+            part.set_payload(image.content)
+            encoders.encode_base64(part)
+            part.add_header("Content-ID", f"<{image.cid}>")
+            part.add_header("Content-Disposition", "inline", filename=image.filename)
+            related.attach(part)
+        parts[-1] = related
+        return msg
+
+
 def write(email: OutgoingEmail) -> OutgoingEmail:
     """Give an email written at send time its subject, bodies and attachments, written by
     its kind's renderer in its language, on the instance (saving is the sender's: see
     _finish); an email written when queued is returned as it is. May raise NothingToSend."""
-    if email.context is not None:
-        with translation.override(email.language):
-            written = rendering.render(email)
-        email.subject, email.body_text, email.body_html = written.subject, written.body_text, written.body_html
-        email.attachments = written.attachments
+    _write(email)
     return email
+
+
+def _write(email: OutgoingEmail) -> tuple[rendering.InlineImage, ...]:
+    """write(email), returning the pictures the renderer made for its HTML (never saved)."""
+    if email.context is None:
+        return ()
+    with translation.override(email.language):
+        written = rendering.render(email)
+    email.subject, email.body_text, email.body_html = written.subject, written.body_text, written.body_html
+    email.attachments = written.attachments
+    return written.images
 
 
 def retry_delay(attempts: int) -> float:

@@ -3,7 +3,8 @@
 The outbox imports none of the apps that write emails, so each app registers, in its
 AppConfig.ready(), a renderer for the kinds it queues with outbox.emails.queue_rendered_email.
 Such a row holds only a small JSON context (ids, numbers, short strings); the worker
-calls the kind's renderer, in the row's language, just before sending. Two reasons:
+calls the kind's renderer, in the row's language, just before sending. Pictures the HTML
+shows (InlineImage) exist only then: they go out with the message and are never kept. Two reasons:
 the writing transaction stays short (rendering bodies and calendars while rows are
 locked holds everyone else up), and an email whose link grants access (password reset,
 address verification) never has that link stored: the renderer makes it anew, and a
@@ -12,10 +13,27 @@ address verification) never has that link stored: the renderer makes it anew, an
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import make_msgid, parseaddr
 from typing import TYPE_CHECKING
+
+from django.conf import settings
 
 if TYPE_CHECKING:
     from outbox.models import OutgoingEmail
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """A picture the HTML body shows by `<img src="cid:{cid}">` (a ticket's QR code). Made
+    by the renderer at send time and never saved: its bytes may carry what the row must
+    not (a ticket's token)."""
+
+    cid: str
+    content: bytes
+    filename: str
+    # What the picture shows, for those who do not see it (its alt text).
+    alt: str
+    mimetype: str = "image/png"
 
 
 @dataclass(frozen=True)
@@ -25,6 +43,7 @@ class RenderedEmail:
     body_html: str = ""
     # [{"filename": ..., "content": ..., "mimetype": ...}], text content only (calendar files).
     attachments: list[dict] = field(default_factory=list)
+    images: tuple[InlineImage, ...] = ()
 
 
 class NothingToSend(Exception):
@@ -61,6 +80,11 @@ def is_registered(kind: str) -> bool:
 def is_confidential(kind: str) -> bool:
     entry = _registry.get(kind)
     return entry is not None and entry.confidential
+
+
+def make_cid(name: str) -> str:
+    """A Content-ID for a picture of one message, unique the world over (RFC 2392)."""
+    return make_msgid(name, domain=parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost")[1:-1]
 
 
 def render(email: "OutgoingEmail") -> RenderedEmail:

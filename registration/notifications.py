@@ -22,7 +22,8 @@ from agenda.calendar import build_calendar
 from agenda.models import Conference, Session
 from outbox.emails import compose, queue_rendered_email
 from outbox.models import OutgoingEmail
-from outbox.rendering import NothingToSend, RenderedEmail
+from outbox.rendering import InlineImage, NothingToSend, RenderedEmail, make_cid
+from registration import tickets
 from registration.models import Booking, Registration
 
 KINDS = (
@@ -42,6 +43,9 @@ REQUIRED_CONTEXT = {"waitlisted": {"position"}, "session_changed": {"session"}}
 # Emails that give or update a place: they carry the conference and the booked sessions as
 # an iCalendar file, with the UIDs of the agenda's exports so calendars update, not double.
 CALENDAR_KINDS = frozenset({"confirmed", "promoted", "approved", "changed", "session_changed"})
+# Emails that show the place (includes/place.txt): a confirmed registration's carry its
+# ticket, the link and the QR code as a picture (registration.tickets).
+TICKET_KINDS = frozenset({"confirmed", "promoted", "approved", "changed"})
 
 
 def notify(
@@ -116,6 +120,18 @@ def render_email(email: OutgoingEmail) -> RenderedEmail:
     kind = email.kind
     my_registration_url = settings.SITE_URL + registration.get_absolute_url()
     prefix = f"emails/registration/{kind}"
+    images = ()
+    ticket = tickets.ticket_for(registration) if kind in TICKET_KINDS else None
+    if ticket is not None:
+        context["ticket_url"] = ticket.url
+        images = (
+            InlineImage(
+                cid=make_cid("ticket"),
+                content=ticket.qr_png,
+                filename="ticket.png",
+                alt=gettext("QR code of your ticket"),
+            ),
+        )
     with timezone.override(conference.tz):
         heading = _one_line(render_to_string(f"{prefix}_subject.txt", context))
         # Translators: the subject of every email about a conference, e.g. "Cluster Days 2026: See you on 3 March".
@@ -125,9 +141,10 @@ def render_email(email: OutgoingEmail) -> RenderedEmail:
             content=render_to_string(f"{prefix}_message.txt", context),
             conference=conference,
             my_registration_url=my_registration_url,
+            images=images,
         )
     attachments = [_calendar_attachment(conference, sessions)] if kind in CALENDAR_KINDS else []
-    return RenderedEmail(_one_line(subject), body_text, body_html, attachments)
+    return RenderedEmail(_one_line(subject), body_text, body_html, attachments, images)
 
 
 def notify_session_change(*, session: Session, changes: dict) -> None:

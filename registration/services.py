@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.personal_data import erase_admin_log
+from agenda import events
 from agenda.models import Conference, Session
 from registration import selectors
 from registration.exceptions import (
@@ -525,6 +526,8 @@ def _cancel(registration: Registration, conference: Conference, *, actor: User |
     _set_status(registration, Status.CANCELLED, now=timezone.now())
     _record(registration, Action.CANCELLED, actor=actor, details={"previous_status": previous, "pre_events": summary})
     _rebalance(conference, session_ids=freed_sessions, actor=None)
+    # The apps built on registration (bilateral meetings) undo their part once this commits.
+    events.announce_on_commit(events.REGISTRATION_CANCELLED, registration_id=registration.pk)
 
 
 def _rebalance(conference: Conference, *, session_ids: set[int], actor: User | None) -> list[Registration]:

@@ -19,7 +19,7 @@ from accounts import personal_data
 from accounts.forms import DeleteAccountForm
 from agenda.models import Conference
 from conference.ratelimit import limit_posts
-from registration import selectors, services
+from registration import selectors, services, tickets
 from registration.exceptions import (
     AlreadyRegistered,
     ChangesClosed,
@@ -111,7 +111,7 @@ def mine(request: HttpRequest, slug: str) -> HttpResponse:
     registration = selectors.registration_for(request.user, conference)
     if registration is None:
         return redirect("registration:register", slug=conference.slug)
-    return render(request, "registration/registration_detail.html", _detail_context(registration))
+    return render(request, "registration/registration_detail.html", _detail_context(request, registration))
 
 
 @login_required
@@ -219,7 +219,7 @@ def _conference(slug: str) -> Conference:
     return get_object_or_404(Conference.objects.published(), slug=slug)
 
 
-def _detail_context(registration: Registration) -> dict:
+def _detail_context(request: HttpRequest, registration: Registration) -> dict:
     positions = selectors.booking_positions(registration)
     for booking in registration.bookings.all():
         booking.position = positions.get(booking.pk)
@@ -229,12 +229,14 @@ def _detail_context(registration: Registration) -> dict:
         "position": selectors.waitlist_position(registration),
         "may_change": not registration.conference.has_started,
         "may_register_again": registration.conference.registration_state.is_open,
+        # The ticket's and certificate's links, from the check-in app (registration.tickets).
+        "ticket_section": tickets.page_section(request, registration),
     }
 
 
 def _already_registered(request: HttpRequest, registration: Registration) -> HttpResponse:
     """A double submit or a second tab: the registration already made, and a 409."""
-    context = _detail_context(registration)
+    context = _detail_context(request, registration)
     context["notice"] = AlreadyRegistered.default_message
     return render(request, "registration/registration_detail.html", context, status=409)
 
@@ -250,7 +252,7 @@ def _closed(request: HttpRequest, conference: Conference, message: str) -> HttpR
 
 def _refused(request: HttpRequest, slug: str, error: ChangesClosed | InvalidTransition) -> HttpResponse:
     """The registration as it stands, with why the change was not made: 403 past the deadline, else 409."""
-    context = _detail_context(selectors.registration_for(request.user, _conference(slug)))
+    context = _detail_context(request, selectors.registration_for(request.user, _conference(slug)))
     context["notice"] = error.message
     return render(
         request,

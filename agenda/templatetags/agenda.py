@@ -3,7 +3,7 @@ from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.html import conditional_escape, format_html
 
-from agenda import caching
+from agenda import caching, navigation
 from agenda.models import Session, Track
 from agenda.translation import shown_in_original
 
@@ -28,6 +28,19 @@ def time_range(session: Session) -> str:
         session.conference.timezone,
         end.tzname(),
     )
+
+
+@register.simple_tag(takes_context=True)
+def conference_links(context, conference) -> list[dict]:
+    """The links of the apps built on the agenda for a logged-in visitor (none for anyone
+    else, whose page is shared), each marked current on its own pages."""
+    request = context["request"]
+    if not request.user.is_authenticated:
+        return []
+    return [
+        {"label": label, "url": url, "current": request.path.startswith(url)}
+        for label, url in navigation.links(conference)
+    ]
 
 
 @register.simple_tag

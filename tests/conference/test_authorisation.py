@@ -358,6 +358,7 @@ RULES = [
     Rule("meetings:respond", MEETING_PARTICIPANTS, meeting_request),
     Rule("meetings:cancel", MEETING_PARTICIPANTS, meeting_request),
     Rule("meetings:figures", MEETING_ORGANISERS, slug),
+    Rule("meetings:profiles", MEETING_ORGANISERS, slug),
     Rule("meetings:table_plan", MEETING_ORGANISERS, meeting_block),
     Rule("meetings:table_plan_csv", MEETING_ORGANISERS, meeting_block),
     Rule("set_language", everyone(REDIRECT)),

@@ -125,10 +125,11 @@ def test_every_meetings_page_passes_axe_and_reflows_at_320_px(axe_page, live_ser
 
     # The organisers' pages, with a meeting on the plan.
     services.accept_request(meeting_request, by=ela.meeting_profile, slot_id=block.slots.first().pk)
+    ProfileFactory(registration__conference=conference, status="pending")  # one waiting for approval
     organiser = VerifiedUserFactory(is_staff=True)
     TeamFactory(conferences=[conference], members=[organiser], can_run_meetings=True)
     log_in(axe_page, organiser, live_server.url)
-    for path in (f"{base}/staff/", f"{base}/staff/blocks/{block.pk}/tables/"):
+    for path in (f"{base}/staff/", f"{base}/staff/profiles/", f"{base}/staff/blocks/{block.pk}/tables/"):
         axe_page.goto(path)
         expect(axe_page.get_by_role("heading", level=1)).to_be_visible()
         assert axe_violations(axe_page) == [], path
