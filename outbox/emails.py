@@ -8,6 +8,7 @@ States: queued → sending → sent, or failed (refused for good, or out of atte
 transient failure puts the email back to queued with the time of its next attempt.
 """
 
+import functools
 import logging
 import math
 import random
@@ -60,6 +61,8 @@ RUN_SECONDS = 20
 MAX_WAKE = 8
 # Retry delays double from settings.OUTBOX_RETRY_DELAY up to this many seconds.
 MAX_RETRY_DELAY = 1800
+# Rows one insert of queue_emails writes at most: a statement of a few megabytes.
+INSERT_BATCH = 500
 # Emails one sweep hands over at most; a larger backlog goes with the next sweep.
 SWEEP_BATCH = 5000
 # Seconds an SMTP connection may stay idle and still be reused.
@@ -175,11 +178,11 @@ def _save(email: OutgoingEmail) -> OutgoingEmail | None:
     return email
 
 
-def queue_emails(emails: Sequence[dict]) -> int:
-    """Save many emails in the current transaction with one insert, as queue_email saves one,
-    and wake the workers for them once that commits. Each item
-    holds queue_email's keyword arguments. An email whose `dedup_key` was used before is
-    left out; returns how many were queued.
+def queue_emails(emails: Sequence[dict], *, wake_workers: bool = True) -> int:
+    """Save many emails in the current transaction with a few inserts, as queue_email saves
+    one, and wake the workers for them once that commits (unless the caller knows they are
+    awake, or wakes them itself). Each item holds queue_email's keyword arguments. An email
+    whose `dedup_key` was used before is left out; returns how many were queued.
 
     Takes no lock: a caller that may run twice at once serialises itself (on the row its
     emails are about), else a key saved by a concurrent transaction fails the insert."""
@@ -190,8 +193,8 @@ def queue_emails(emails: Sequence[dict]) -> int:
         for email in emails
         if not email.get("dedup_key") or email["dedup_key"] not in used
     ]
-    OutgoingEmail.objects.bulk_create(rows)
-    if rows:
+    OutgoingEmail.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    if rows and wake_workers:
         transaction.on_commit(lambda: enqueue_delivery(len(rows)))
     return len(rows)
 
@@ -533,8 +536,13 @@ def _close_smtp_connection() -> None:
 
 
 def _make_message_id() -> str:
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return make_msgid(domain=domain)
+    return make_msgid(domain=_domain_of(settings.DEFAULT_FROM_EMAIL))
+
+
+@functools.lru_cache(maxsize=4)
+def _domain_of(address: str) -> str:
+    """The domain of an address; remembered, as parsing it costs more than making the ID."""
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
 
 def _is_permanent(exc: Exception) -> bool:
