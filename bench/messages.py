@@ -108,7 +108,11 @@ def main() -> None:
         "The admin while the outbox holds the message (4 connections):\n\n" + runner.table(results)
     )
     runner.write_section(
-        "messages", title="A message to 30,000 attendees", command="python -m bench.messages", body=body, site=site
+        "messages",
+        title=f"A message to {queued:,} attendees",
+        command=f"python -m bench.messages --attendees {args.attendees}",
+        body=body,
+        site=site,
     )
 
 
