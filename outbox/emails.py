@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import Case, CharField, F, Func, JSONField, Q, TextField, Value, When
+from django.db.models import Case, F, JSONField, Q, TextField, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -54,6 +54,13 @@ BATCH_SECONDS = 0.5
 # long's worth of sent emails, or the one in hand when each takes longer, that the sweep
 # sends again.
 MARK_SENT_EVERY = 0.01
+# _mark_sent's statement. Its commit need not wait for the disk: should PostgreSQL crash
+# before writing it (a fraction of a second), these emails are sent again, as after a
+# worker's crash; set_config(..., true) lasts as long as the transaction.
+MARK_SENT = (
+    "UPDATE outbox_outgoingemail SET status = %s, last_error = '', sent_at = %s"
+    " WHERE id = ANY(%s) AND set_config('synchronous_commit', 'off', true) = 'off'"
+)
 # A delivery task stops after this many seconds and hands what is left to a fresh one: well
 # within CELERY_TASK_SOFT_TIME_LIMIT, however long the last email takes (EMAIL_TIMEOUT).
 RUN_SECONDS = 20
@@ -335,19 +342,21 @@ def _send_batch(batch: list[OutgoingEmail], *, deadline: float) -> _BatchOutcome
     started = time.monotonic()
     unmarked: list[OutgoingEmail] = []
     unmarked_since = started
+    tried = 0
     for index, email in enumerate(batch):
         now = time.monotonic()
         if now >= deadline:
             _release(batch[index:])
             break
+        tried = index + 1
         if unmarked and now - unmarked_since >= MARK_SENT_EVERY:
             _mark_sent(unmarked)
             unmarked = []
         try:
             connection = _smtp_connection()
         except DELIVERY_ERRORS as exc:
-            for untried in batch[index:]:
-                _record_failure(untried, exc, outcome)
+            for left in batch[index:]:
+                _record_failure(left, exc, outcome)
             outcome.unreachable = True
             break
         try:
@@ -367,7 +376,8 @@ def _send_batch(batch: list[OutgoingEmail], *, deadline: float) -> _BatchOutcome
             unmarked.append(email)
             outcome.sent += 1
     _mark_sent(unmarked)
-    _pace.seconds_per_email = (time.monotonic() - started) / len(batch)
+    if tried:
+        _pace.seconds_per_email = (time.monotonic() - started) / tried
     return outcome
 
 
@@ -390,25 +400,26 @@ def _record_failure(email: OutgoingEmail, exc: Exception, outcome: _BatchOutcome
 
 
 def _mark_sent(emails: list[OutgoingEmail]) -> None:
-    """Mark sent, with one update, emails the server accepted; an email written at send time
-    keeps what was sent, for the admin and the own-data download, but a confidential one's
-    bodies hold a link to an account and are never kept."""
+    """Mark sent, with one statement, emails the server accepted; an email written at send
+    time keeps what was sent, for the admin and the own-data download, but a confidential
+    one's bodies hold a link to an account and are never kept."""
     if not emails:
         return
     now = timezone.now()
-    sent = OutgoingEmail.objects.filter(pk__in=[email.pk for email in emails])
-    if transaction.get_connection().vendor == "postgresql":
-        # This commit need not wait for the disk: should PostgreSQL crash before writing it
-        # (a fraction of a second), these emails are sent again, as after a worker's crash.
-        # The setting lasts as long as the transaction, here this one statement.
-        without_waiting = Func(
-            Value("synchronous_commit"), Value("off"), Value(True), function="set_config", output_field=CharField()
-        )
-        sent = sent.alias(without_waiting=without_waiting).filter(without_waiting="off")
+    ids = [email.pk for email in emails]
     written = [email for email in emails if email.context is not None]
     # A transaction of its own (a round trip more) only when there are bodies to keep.
     with transaction.atomic() if written else nullcontext():
-        sent.update(status=OutgoingEmail.Status.SENT, last_error="", sent_at=now)
+        database = transaction.get_connection()
+        if database.vendor == "postgresql":
+            # Written out, as this runs after every few emails and the ORM's compiling would
+            # cost more than the statement itself.
+            with database.cursor() as cursor:
+                cursor.execute(MARK_SENT, [OutgoingEmail.Status.SENT, now, ids])
+        else:  # the SQLite fallback of `make run`
+            OutgoingEmail.objects.filter(pk__in=ids).update(
+                status=OutgoingEmail.Status.SENT, last_error="", sent_at=now
+            )
         confidential = [email for email in written if rendering.is_confidential(email.kind)]
         kept = [email for email in written if not rendering.is_confidential(email.kind)]
         OutgoingEmail.objects.bulk_update(confidential, ["subject"])
