@@ -288,6 +288,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 50
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes the database connections before and after every task (a new
+# PostgreSQL connection per task) unless CELERY_DB_REUSE_MAX is set, and then only every
+# that many tasks. Workers keep them as web processes do instead: conference.celery closes
+# them between tasks only when CONN_MAX_AGE has passed or after an error, and they are
+# health-checked before reuse.
+CELERY_DB_REUSE_MAX = 10_000
 # Publishing gives up fast when Redis is down (one connection attempt, not kombu's
 # seconds of retries): the outbox row is already saved and the periodic sweep enqueues
 # it again later.

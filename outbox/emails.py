@@ -1,18 +1,23 @@
 """The outbox: every email is a row first, saved in the transaction of the change it
-reports, and a Celery task delivers it after commit. Nothing is lost when Redis
-or the SMTP server is down: transient failures are retried with growing delays, and the
-periodic sweep hands back to the workers whatever the broker lost or a dead worker left.
+reports, and after commit a Celery task is woken to deliver what is queued: it claims the
+due rows a batch at a time and sends each batch over one SMTP connection. Nothing is lost
+when Redis or the SMTP server is down: transient failures are retried with growing delays,
+and the periodic sweep wakes the workers for whatever the broker lost or a dead worker left.
 
 States: queued → sending → sent, or failed (refused for good, or out of attempts); a
 transient failure puts the email back to queued with the time of its next attempt.
 """
 
+import functools
 import logging
+import math
 import random
 import smtplib
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email import encoders
 from email.mime.base import MIMEBase
@@ -35,11 +40,39 @@ from outbox.models import OutgoingEmail
 logger = logging.getLogger(__name__)
 # This worker's (thread's) SMTP connection, kept between emails: see _smtp_connection().
 _smtp = threading.local()
+# This worker's (thread's) recent sending time per email, which sizes its batches: see _batch_size().
+_pace = threading.local()
 
-# The Celery task that delivers one email (outbox.tasks.deliver_email).
-DELIVERY_TASK = "outbox.deliver_email"
+# The Celery task that delivers the queued emails (outbox.tasks.deliver_emails).
+DELIVERY_TASK = "outbox.deliver_emails"
+# Emails one claim takes at most, and the first claim of a worker, before it knows the server's pace.
+BATCH_SIZE = 100
+FIRST_BATCH = 10
+# The sending time a claim aims at, from the worker's recent pace: a claimed email waits
+# about this long at most before it goes, far less than OUTBOX_SENDING_TIMEOUT (after which
+# the sweep takes it for a dead worker's), and a slow server gets small batches.
+BATCH_SECONDS = 0.5
+# The emails a batch has sent are marked sent with one update once the first of them went
+# this long ago, and at the end of the batch: a worker killed mid-batch leaves at most this
+# long's worth of sent emails, or the one in hand when each takes longer, that the sweep
+# sends again.
+MARK_SENT_EVERY = 0.01
+# _mark_sent's statement. Its commit need not wait for the disk: should PostgreSQL crash
+# before writing it (a fraction of a second), these emails are sent again, as after a
+# worker's crash; set_config(..., true) lasts as long as the transaction.
+MARK_SENT = (
+    "UPDATE outbox_outgoingemail SET status = %s, last_error = '', sent_at = %s"
+    " WHERE id = ANY(%s) AND set_config('synchronous_commit', 'off', true) = 'off'"
+)
+# A delivery task stops after this many seconds and hands what is left to a fresh one: well
+# within CELERY_TASK_SOFT_TIME_LIMIT, however long the last email takes (EMAIL_TIMEOUT).
+RUN_SECONDS = 20
+# Delivery tasks woken at once at most (one per BATCH_SIZE emails queued), so idle workers join in.
+MAX_WAKE = 8
 # Retry delays double from settings.OUTBOX_RETRY_DELAY up to this many seconds.
 MAX_RETRY_DELAY = 1800
+# Rows one insert of queue_emails writes at most: a statement of a few megabytes.
+INSERT_BATCH = 500
 # Emails one sweep hands over at most; a larger backlog goes with the next sweep.
 SWEEP_BATCH = 5000
 # Seconds an SMTP connection may stay idle and still be reused.
@@ -159,15 +192,15 @@ def _save(email: OutgoingEmail) -> OutgoingEmail | None:
         if email.dedup_key and OutgoingEmail.objects.filter(dedup_key=email.dedup_key).exists():
             return None
         raise
-    transaction.on_commit(lambda: enqueue_delivery(email.pk))
+    transaction.on_commit(enqueue_delivery)
     return email
 
 
-def queue_emails(emails: Sequence[dict]) -> int:
-    """Save many emails in the current transaction with one insert, as queue_email saves one,
-    and hand them to the workers over one broker connection once that commits. Each item
-    holds queue_email's keyword arguments. An email whose `dedup_key` was used before is
-    left out; returns how many were queued.
+def queue_emails(emails: Sequence[dict], *, wake_workers: bool = True) -> int:
+    """Save many emails in the current transaction with a few inserts, as queue_email saves
+    one, and wake the workers for them once that commits (unless the caller knows they are
+    awake, or wakes them itself). Each item holds queue_email's keyword arguments. An email
+    whose `dedup_key` was used before is left out; returns how many were queued.
 
     Takes no lock: a caller that may run twice at once serialises itself (on the row its
     emails are about), else a key saved by a concurrent transaction fails the insert."""
@@ -178,9 +211,10 @@ def queue_emails(emails: Sequence[dict]) -> int:
         for email in emails
         if not email.get("dedup_key") or email["dedup_key"] not in used
     ]
-    ids = [email.pk for email in OutgoingEmail.objects.bulk_create(rows)]
-    transaction.on_commit(lambda: enqueue_deliveries(ids))
-    return len(ids)
+    OutgoingEmail.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    if rows and wake_workers:
+        transaction.on_commit(lambda: enqueue_delivery(len(rows)))
+    return len(rows)
 
 
 def resend_email(email: OutgoingEmail) -> OutgoingEmail:
@@ -211,72 +245,205 @@ def resend_email(email: OutgoingEmail) -> OutgoingEmail:
     return copy
 
 
-def enqueue_delivery(email_id: int) -> None:
-    """Hand one email to the workers; if the broker is down, the sweep does it later."""
-    enqueue_deliveries([email_id])
-
-
-def enqueue_deliveries(email_ids: Iterable[int]) -> int:
-    """Hand emails to the workers over one broker connection; returns how many the broker
-    took. Never raises for a broker that is down: the rows are safe and the sweep retries.
+def enqueue_delivery(count: int = 1, *, countdown: float | None = None) -> int:
+    """Wake the workers to deliver the queued emails (after `countdown` seconds): a delivery
+    task per BATCH_SIZE of `count` new emails, up to MAX_WAKE, over one broker connection.
+    A task delivers whatever is due, so an email needs no task of its own. Returns how many
+    tasks the broker took; never raises for a broker that is down: the rows are safe, and
+    the sweep wakes the workers later.
 
     The task is found by its name in Celery's registry: outbox.tasks calls into this
     module, not the other way."""
-    deliver_email = current_app.tasks[DELIVERY_TASK]
-    handed_over = 0
+    deliver_emails = current_app.tasks[DELIVERY_TASK]
+    woken = 0
     try:
         with current_app.producer_or_acquire() as producer:
-            for email_id in email_ids:
-                deliver_email.apply_async(kwargs={"email_id": email_id}, producer=producer)
-                handed_over += 1
+            for _ in range(min(MAX_WAKE, max(1, math.ceil(count / BATCH_SIZE)))):
+                deliver_emails.apply_async(countdown=countdown, producer=producer)
+                woken += 1
     except Exception as exc:  # kombu and redis raise several unrelated types when Redis is unreachable
-        logger.warning(
-            "The broker refused emails after %s of them (%s); the sweep will hand them over.", handed_over, exc
-        )
-    return handed_over
+        logger.warning("The broker refused the delivery task (%s); the sweep will wake the workers.", exc)
+    return woken
+
+
+def deliver_queued() -> int:
+    """Deliver the queued emails that are due, batch after batch, until none is left, the
+    mail server cannot be reached, or RUN_SECONDS have passed (a fresh task then carries
+    on); returns how many were sent.
+
+    Each batch is claimed with SELECT … FOR UPDATE SKIP LOCKED and moved to sending in one
+    short transaction, so workers running at once take different emails and never wait for
+    each other; it goes over this worker's one SMTP connection, and its sent emails are
+    marked with one update (see _send_batch). For the emails that failed for a while, a
+    task is woken at the first and at the last of their next attempts.
+    """
+    deadline = time.monotonic() + RUN_SECONDS
+    sent = 0
+    retries: list[TransientEmailError] = []
+    while batch := _claim(size=_batch_size()):
+        outcome = _send_batch(batch, deadline=deadline)
+        sent += outcome.sent
+        retries += outcome.retries
+        if outcome.unreachable:
+            break
+        if time.monotonic() >= deadline:
+            enqueue_delivery()
+            break
+    if retries:
+        delays = sorted(retry.retry_in for retry in retries)
+        for countdown in dict.fromkeys([delays[0], delays[-1]]):
+            enqueue_delivery(countdown=countdown)
+    return sent
 
 
 def send_email(email_id: int) -> None:
-    """Send one queued email over SMTP: at most once, unless the worker dies between the
-    server's acceptance and the row being marked sent (the sweep then sends it again).
+    """Send one queued email now, as a worker sends a batch (see deliver_queued); does
+    nothing if it is gone, sent, failed or being sent by a worker. Raises TransientEmailError,
+    with the delay before its next attempt, if it failed in a way that may pass."""
+    batch = _claim(size=1, email_ids=[email_id])
+    if batch:
+        outcome = _send_batch(batch, deadline=math.inf)
+        if outcome.retries:
+            raise outcome.retries[0]
 
-    Locks the row only to move it from queued to sending, so a second delivery of the same
-    email waits for that short transaction, then finds the email taken and returns. Marks
-    the email sent; failed on a permanent refusal (5xx for the recipient or the message),
-    on a message that cannot be built, or once out of attempts; otherwise queues it again
-    and raises TransientEmailError with the delay before the next attempt.
-    """
+
+@dataclass
+class _BatchOutcome:
+    sent: int = 0
+    retries: list[TransientEmailError] = field(default_factory=list)
+    # The server could not be reached: the next batch would fare no better.
+    unreachable: bool = False
+
+
+def _claim(*, size: int, email_ids: list[int] | None = None) -> list[OutgoingEmail]:
+    """Take up to `size` queued emails that are due (or those of `email_ids`, due or not),
+    oldest first, skipping the rows another transaction holds instead of waiting for them,
+    and move them to sending with one more attempt, in one short transaction. An email out
+    of attempts (its worker died on every one) is failed instead."""
+    now = timezone.now()
     with transaction.atomic():
-        email = (
-            OutgoingEmail.objects.select_for_update().filter(pk=email_id, status=OutgoingEmail.Status.QUEUED).first()
+        wanted = Q(next_attempt_at__lte=now) if email_ids is None else Q(pk__in=email_ids)
+        queued = OutgoingEmail.objects.select_for_update(skip_locked=True).filter(
+            wanted, status=OutgoingEmail.Status.QUEUED
         )
-        if email is None:
-            return
-        if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            # Its last attempt never finished: the worker died on it every time.
-            _finish(email, OutgoingEmail.Status.FAILED, error=email.last_error or "Out of attempts.")
-            return
-        email.status = OutgoingEmail.Status.SENDING
-        email.attempts += 1
-        email.last_attempt_at = timezone.now()
-        email.save(update_fields=["status", "attempts", "last_attempt_at"])
+        batch = []
+        for email in queued.order_by("next_attempt_at", "pk")[:size]:
+            if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                _fail(email, email.last_error or "Out of attempts.")
+            else:
+                batch.append(email)
+        OutgoingEmail.objects.filter(pk__in=[email.pk for email in batch]).update(
+            status=OutgoingEmail.Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now
+        )
+    for email in batch:
+        email.status, email.attempts, email.last_attempt_at = OutgoingEmail.Status.SENDING, email.attempts + 1, now
+    return batch
 
-    try:
-        build_message(email, connection=_smtp_connection()).send()
-    except rendering.NothingToSend as exc:
-        _finish(email, OutgoingEmail.Status.FAILED, error=f"Not sent: {exc}")
-    except DELIVERY_ERRORS as exc:
-        _close_smtp_connection()
-        if _is_permanent(exc):
-            _finish(email, OutgoingEmail.Status.FAILED, error=_describe(exc))
+
+def _send_batch(batch: list[OutgoingEmail], *, deadline: float) -> _BatchOutcome:
+    """Send claimed emails one after the other over this worker's SMTP connection.
+
+    The server's acceptance is recorded as MARK_SENT_EVERY says; an email refused for good
+    or that cannot be built is failed, one that failed for a while is queued again for
+    later (its TransientEmailError in the outcome). When the connection cannot be opened,
+    the rest of the batch fails alike, untried; those not tried by `deadline` go back to
+    the queue as they were.
+    """
+    outcome = _BatchOutcome()
+    started = time.monotonic()
+    unmarked: list[OutgoingEmail] = []
+    unmarked_since = started
+    tried = 0
+    for index, email in enumerate(batch):
+        now = time.monotonic()
+        if now >= deadline:
+            _release(batch[index:])
+            break
+        tried = index + 1
+        if unmarked and now - unmarked_since >= MARK_SENT_EVERY:
+            _mark_sent(unmarked)
+            unmarked = []
+        try:
+            connection = _smtp_connection()
+        except DELIVERY_ERRORS as exc:
+            for left in batch[index:]:
+                _record_failure(left, exc, outcome)
+            outcome.unreachable = True
+            break
+        try:
+            build_message(email, connection=connection).send()
+        except rendering.NothingToSend as exc:
+            _fail(email, f"Not sent: {exc}")
+        except DELIVERY_ERRORS as exc:
+            _close_smtp_connection()
+            _record_failure(email, exc, outcome)
+        except Exception as exc:
+            _close_smtp_connection()
+            logger.exception("Email %s cannot be sent.", email.pk)
+            _fail(email, _describe(exc))
         else:
-            _retry_later(email, exc)
-    except Exception as exc:
-        _close_smtp_connection()
-        logger.exception("Email %s cannot be sent.", email.pk)
-        _finish(email, OutgoingEmail.Status.FAILED, error=_describe(exc))
-    else:
-        _finish(email, OutgoingEmail.Status.SENT)
+            if not unmarked:
+                unmarked_since = now
+            unmarked.append(email)
+            outcome.sent += 1
+    _mark_sent(unmarked)
+    if tried:
+        _pace.seconds_per_email = (time.monotonic() - started) / tried
+    return outcome
+
+
+def _batch_size() -> int:
+    """As many emails as this worker sends in about BATCH_SECONDS, at its recent pace."""
+    seconds_per_email = getattr(_pace, "seconds_per_email", None)
+    if seconds_per_email is None:
+        return FIRST_BATCH
+    return max(1, min(BATCH_SIZE, int(BATCH_SECONDS / max(seconds_per_email, 1e-6))))
+
+
+def _record_failure(email: OutgoingEmail, exc: Exception, outcome: _BatchOutcome) -> None:
+    if _is_permanent(exc):
+        _fail(email, _describe(exc))
+        return
+    try:
+        _retry_later(email, exc)
+    except TransientEmailError as retry:
+        outcome.retries.append(retry)
+
+
+def _mark_sent(emails: list[OutgoingEmail]) -> None:
+    """Mark sent, with one statement, emails the server accepted; an email written at send
+    time keeps what was sent, for the admin and the own-data download, but a confidential
+    one's bodies hold a link to an account and are never kept."""
+    if not emails:
+        return
+    now = timezone.now()
+    ids = [email.pk for email in emails]
+    written = [email for email in emails if email.context is not None]
+    # A transaction of its own (a round trip more) only when there are bodies to keep.
+    with transaction.atomic() if written else nullcontext():
+        database = transaction.get_connection()
+        if database.vendor == "postgresql":
+            # Written out, as this runs after every few emails and the ORM's compiling would
+            # cost more than the statement itself.
+            with database.cursor() as cursor:
+                cursor.execute(MARK_SENT, [OutgoingEmail.Status.SENT, now, ids])
+        else:  # the SQLite fallback of `make run`
+            OutgoingEmail.objects.filter(pk__in=ids).update(
+                status=OutgoingEmail.Status.SENT, last_error="", sent_at=now
+            )
+        confidential = [email for email in written if rendering.is_confidential(email.kind)]
+        kept = [email for email in written if not rendering.is_confidential(email.kind)]
+        OutgoingEmail.objects.bulk_update(confidential, ["subject"])
+        OutgoingEmail.objects.bulk_update(kept, ["subject", "body_text", "body_html", "attachments"])
+    for email in emails:
+        email.status, email.last_error, email.sent_at = OutgoingEmail.Status.SENT, "", now
+
+
+def _release(emails: list[OutgoingEmail]) -> None:
+    """Put claimed emails that were not tried back in the queue as they were, due now."""
+    OutgoingEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
+        status=OutgoingEmail.Status.QUEUED, attempts=F("attempts") - 1, next_attempt_at=timezone.now()
+    )
 
 
 def build_message(email: OutgoingEmail, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
@@ -393,9 +560,10 @@ def requeue_stale_emails() -> int:
             status=OutgoingEmail.Status.QUEUED,
             next_attempt_at=now,
         )
-    if email_ids:
-        logger.info("Handing %s lost emails back to the workers.", len(email_ids))
-    return enqueue_deliveries(email_ids)
+    if not email_ids:
+        return 0
+    logger.info("Handing %s lost emails back to the workers.", len(email_ids))
+    return len(email_ids) if enqueue_delivery(len(email_ids)) else 0
 
 
 def _smtp_connection() -> BaseEmailBackend:
@@ -426,8 +594,13 @@ def _close_smtp_connection() -> None:
 
 
 def _make_message_id() -> str:
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return make_msgid(domain=domain)
+    return make_msgid(domain=_domain_of(settings.DEFAULT_FROM_EMAIL))
+
+
+@functools.lru_cache(maxsize=4)
+def _domain_of(address: str) -> str:
+    """The domain of an address; remembered, as parsing it costs more than making the ID."""
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
 
 def _is_permanent(exc: Exception) -> bool:
@@ -455,7 +628,7 @@ def _decode(message: bytes | str) -> str:
 def _retry_later(email: OutgoingEmail, exc: Exception) -> None:
     error = _describe(exc)
     if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-        _finish(email, OutgoingEmail.Status.FAILED, error=f"Out of attempts. {error}")
+        _fail(email, f"Out of attempts. {error}")
         return
     delay = retry_delay(email.attempts)
     OutgoingEmail.objects.filter(pk=email.pk).update(
@@ -466,20 +639,10 @@ def _retry_later(email: OutgoingEmail, exc: Exception) -> None:
     raise TransientEmailError(error, retry_in=delay) from exc
 
 
-def _finish(email: OutgoingEmail, status: str, *, error: str = "") -> None:
-    email.status = status
+def _fail(email: OutgoingEmail, error: str) -> None:
+    email.status = OutgoingEmail.Status.FAILED
     email.last_error = error
-    fields = ["status", "last_error"]
-    if status == OutgoingEmail.Status.SENT:
-        email.sent_at = timezone.now()
-        fields.append("sent_at")
-        if email.context is not None:
-            # What was sent, for the admin and the own-data download; a confidential
-            # email's bodies hold a link to an account and are never kept.
-            fields.append("subject")
-            if not rendering.is_confidential(email.kind):
-                fields += ["body_text", "body_html", "attachments"]
-    email.save(update_fields=fields)
+    email.save(update_fields=["status", "last_error"])
 
 
 def emails_to(addresses: set[str]) -> list[dict]:

@@ -1,22 +1,17 @@
-"""Celery tasks of the outbox: thin, named, id-only and idempotent; the work is in outbox.emails."""
+"""Celery tasks of the outbox: thin, named and idempotent; the work is in outbox.emails."""
 
 from celery import shared_task
 
 from outbox import emails
 
 
-@shared_task(name=emails.DELIVERY_TASK, bind=True, acks_late=True, max_retries=None, ignore_result=True)
-def deliver_email(self, *, email_id: int) -> None:
-    """Deliver one outgoing email; does nothing if it is gone, sent or being sent.
-
-    A transient failure is retried after the growing delay that send_email recorded on the
-    row (which also counts the attempts and gives up); should that retry be lost, the
-    sweep hands the email over again.
-    """
-    try:
-        emails.send_email(email_id)
-    except emails.TransientEmailError as exc:
-        raise self.retry(exc=exc, countdown=exc.retry_in) from exc
+@shared_task(name=emails.DELIVERY_TASK, acks_late=True, ignore_result=True)
+def deliver_emails() -> int:
+    """Deliver the queued emails that are due, a batch at a time (outbox.emails.deliver_queued);
+    returns how many were sent. Any number may run at once: each claims emails the others
+    have not. A transient failure needs no retry of the task: the email is queued again with
+    the time of its next attempt, and a task is woken for that time."""
+    return emails.deliver_queued()
 
 
 @shared_task(name="outbox.requeue_stale_emails", acks_late=True, ignore_result=True)

@@ -14,7 +14,8 @@ from accounts.teams import PERMISSIONS
 from agenda import demo as agenda_demo
 from agenda.models import Conference, Session
 from outbox.models import OutgoingEmail
-from registration.models import Booking, Registration, RegistrationChange, User
+from registration import messaging
+from registration.models import Booking, Message, Registration, RegistrationChange, User
 
 ORGANISER_EMAIL = "organiser@example.org"
 STAFF_EMAIL = "staff@example.org"
@@ -78,6 +79,80 @@ def seed_demo_accounts(*, password: str, keep_passwords: bool) -> list[tuple[Use
             team.conferences.set(Conference.objects.filter(slug=slug))
             team.members.set(User.objects.filter(email__in=members))
     return accounts
+
+
+# A message in the upcoming edition's history, so organisers find one in the admin.
+DEMO_MESSAGE = {
+    "subject_en": "Venue map and what to bring",
+    "body_en": (
+        "Dear {given_name},\n\n"
+        "The conference takes place at Veles e Vents, on the port of Valencia: the registration desk is on the "
+        "ground floor, the Auditorium and the rooms of the group sessions on the first floor. Take the tram "
+        "(line 6 or 8) to Marina or bus 19 to the port; there is no parking for visitors.\n\n"
+        "Please bring an identity document (the venue checks it at the door), the QR code of your ticket on "
+        "your phone or printed, and a jacket: the terraces are windy in the evening.\n\n"
+        "Your registration: {my_registration_url}"
+    ),
+    "subject_es": "Plano del recinto y qué traer",
+    "body_es": (
+        "Hola, {given_name}:\n\n"
+        "La conferencia se celebra en Veles e Vents, en el puerto de Valencia: el mostrador de acreditación está "
+        "en la planta baja; el Auditorio y las salas de los grupos de trabajo, en la primera planta. Llegue en "
+        "tranvía (líneas 6 u 8) hasta Marina o en el autobús 19 hasta el puerto; no hay aparcamiento para "
+        "visitantes.\n\n"
+        "Traiga un documento de identidad (el recinto lo pide en la entrada), el código QR de su entrada en el "
+        "móvil o impreso y una chaqueta: por la tarde sopla el viento en las terrazas.\n\n"
+        "Su inscripción: {my_registration_url}"
+    ),
+    "subject_fr": "Plan du site et que prendre avec vous",
+    "body_fr": (
+        "Bonjour {given_name},\n\n"
+        "La conférence a lieu à Veles e Vents, sur le port de Valence : l'accueil est au rez-de-chaussée, "
+        "l'Auditorium et les salles des ateliers au premier étage. Prenez le tram (ligne 6 ou 8) jusqu'à Marina "
+        "ou le bus 19 jusqu'au port ; il n'y a pas de parking pour les visiteurs.\n\n"
+        "Munissez-vous d'une pièce d'identité (contrôlée à l'entrée), du code QR de votre billet sur votre "
+        "téléphone ou imprimé, et d'une veste : les terrasses sont venteuses le soir.\n\n"
+        "Votre inscription : {my_registration_url}"
+    ),
+    "subject_de": "Lageplan und was Sie mitbringen sollten",
+    "body_de": (
+        "Hallo {given_name},\n\n"
+        "Die Konferenz findet im Veles e Vents am Hafen von Valencia statt: Die Anmeldung ist im Erdgeschoss, "
+        "das Auditorium und die Räume der Gruppensitzungen sind im ersten Stock. Fahren Sie mit der "
+        "Straßenbahn (Linie 6 oder 8) bis Marina oder mit dem Bus 19 zum Hafen; Besucherparkplätze gibt es "
+        "nicht.\n\n"
+        "Bitte bringen Sie einen Ausweis mit (er wird am Eingang geprüft), den QR-Code Ihres Tickets auf dem "
+        "Handy oder ausgedruckt und eine Jacke: Abends ist es auf den Terrassen windig.\n\n"
+        "Ihre Anmeldung: {my_registration_url}"
+    ),
+}
+
+
+def seed_demo_message() -> Message:
+    """The upcoming edition's message "Venue map and what to bring" to its confirmed
+    attendees, sent as an organiser sends one: through the outbox, each attendee in their
+    registration's language. Made once: a later run finds it (by its English subject) and
+    sends nothing. Needs the demo accounts and the upcoming edition's attendees."""
+    conference = Conference.objects.get(slug=agenda_demo.UPCOMING_SLUG)
+    message = Message.objects.filter(conference=conference, subject_en=DEMO_MESSAGE["subject_en"]).first()
+    if message is not None:
+        return message
+    organiser = User.objects.get(email=ORGANISER_EMAIL)
+    message = Message.objects.create(
+        conference=conference,
+        statuses=[Registration.Status.CONFIRMED],
+        essential=True,
+        language="en",
+        created_by=organiser,
+        **DEMO_MESSAGE,
+    )
+    messaging.start_sending(message.pk, actor=organiser)
+    # Queued here rather than by the task start_sending hands it to (which then finds it
+    # done), so that the demo holds it whether or not a worker runs.
+    while messaging.queue_batch(message.pk):
+        pass
+    message.refresh_from_db()
+    return message
 
 
 def seed_bench(*, sessions: int, attendees: int, password: str, today: dt.date) -> Conference:

@@ -7,6 +7,8 @@ sending in one transaction, so a second click finds it no longer a draft; the ta
 transaction with the message's cursor (`queued_up_to`), so a retried or interrupted task
 carries on where the last committed batch ended. Each row has a dedup key per message
 and registration: a recipient gets the message once whatever happens to the task.
+The outbox's workers are woken when the first batch commits and when the last has: in
+between, they claim the rows of each batch as it commits, with no task per email.
 """
 
 import logging
@@ -23,7 +25,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from outbox.emails import compose, queue_email, queue_emails
+from outbox.emails import compose, enqueue_delivery, queue_email, queue_emails
 from registration.exceptions import RegistrationError
 from registration.models import Booking, Message, Registration
 
@@ -215,6 +217,8 @@ def queue_batch(message_id: int, *, size: int = BATCH_SIZE) -> int:
         if not batch:
             message.state = Message.State.SENT
             message.save(update_fields=["state"])
+            # In case the workers ran dry before the last batches committed.
+            transaction.on_commit(lambda: enqueue_delivery(message.recipient_count or 0))
             return 0
         rendered: dict[str, Rendered] = {}
         emails = []
@@ -236,7 +240,7 @@ def queue_batch(message_id: int, *, size: int = BATCH_SIZE) -> int:
                 }
             )
         # The message row's lock keeps two runs from inserting the same keys at once.
-        queue_emails(emails)
+        queue_emails(emails, wake_workers=message.queued_up_to == 0)
         message.queued_up_to = batch[-1].pk
         message.save(update_fields=["queued_up_to"])
         return len(batch)

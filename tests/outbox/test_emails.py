@@ -1,8 +1,11 @@
 import datetime as dt
+import threading
+import time
 
 import pytest
 from celery import current_app
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from outbox import emails
@@ -41,7 +44,7 @@ def test_queue_email_hands_over_only_after_commit(broker_queue, django_capture_o
         email = queue_email(to="ela@example.pl", subject="S", body_text="T", kind="confirmed", language="en")
         assert broker_queue() == []
 
-    assert broker_queue() == [("outbox.deliver_email", email.pk)]
+    assert broker_queue() == [("outbox.deliver_emails", None)]
     assert email.status == OutgoingEmail.Status.QUEUED
     assert email.message_id.startswith("<")
     assert email.message_id.endswith("@localhost>")
@@ -231,7 +234,12 @@ def test_requeue_stale_emails_hands_over_what_was_lost(settings, broker_queue):
     assert requeue_stale_emails() == 3
     assert requeue_stale_emails() == 0  # handed over: left alone for another grace period
 
-    assert broker_queue() == sorted(("outbox.deliver_email", email.pk) for email in (lost, retry_overdue, abandoned))
+    assert broker_queue() == [("outbox.deliver_emails", None)]
+    assert set(
+        OutgoingEmail.objects.filter(
+            status=OutgoingEmail.Status.QUEUED, next_attempt_at__lte=timezone.now()
+        ).values_list("pk", flat=True)
+    ) >= {lost.pk, retry_overdue.pk, abandoned.pk}
     abandoned.refresh_from_db()
     assert (abandoned.status, abandoned.last_error) == (
         OutgoingEmail.Status.QUEUED,
@@ -377,4 +385,84 @@ def test_queue_emails_saves_many_at_once_and_skips_used_dedup_keys(broker_queue,
         ("person3@example.org", "bulk:3", "es", "queued"),
     ]
     assert len({e.message_id for e in saved}) == 3
-    assert broker_queue() == sorted(("outbox.deliver_email", e.pk) for e in saved)
+    # One delivery task for each commit, not one per email.
+    assert broker_queue() == [("outbox.deliver_emails", None)] * 2
+
+
+@pytest.fixture
+def whole_batches(monkeypatch):
+    """Batches of up to BATCH_SIZE from the first claim, marked sent once each, whatever this
+    machine's pace."""
+    monkeypatch.setattr(emails, "FIRST_BATCH", emails.BATCH_SIZE)
+    monkeypatch.setattr(emails, "BATCH_SECONDS", 3600)
+    monkeypatch.setattr(emails, "MARK_SENT_EVERY", 3600)
+
+
+@pytest.mark.usefixtures("whole_batches")
+def test_deliver_queued_sends_a_batch_over_one_connection_in_a_constant_number_of_queries(smtp_backend):
+    def deliver(count: int) -> list[str]:
+        for n in range(count):
+            make_email(to=f"person{n}@example.org")
+        with CaptureQueriesContext(connection) as queries:
+            assert emails.deliver_queued() == count
+        return [query["sql"] for query in queries.captured_queries]
+
+    few, many = deliver(3), deliver(30)
+
+    assert len(few) == len(many)
+    assert any(sql.endswith("FOR UPDATE SKIP LOCKED") for sql in many)
+    assert [sql.split()[0] for sql in many if "outbox_outgoingemail" in sql].count("UPDATE") == 2  # claimed, sent
+    assert len(set(smtp_backend.peers)) == 1
+    assert set(OutgoingEmail.objects.values_list("status", "attempts")) == {(OutgoingEmail.Status.SENT, 1)}
+
+
+def test_deliver_queued_leaves_emails_not_yet_due(smtp_backend):
+    later = make_email(next_attempt_at=timezone.now() + dt.timedelta(minutes=5))
+
+    assert emails.deliver_queued() == 0
+
+    later.refresh_from_db()
+    assert (later.status, later.attempts) == (OutgoingEmail.Status.QUEUED, 0)
+    assert smtp_backend.messages == []
+
+
+@pytest.mark.usefixtures("whole_batches")
+def test_deliver_queued_out_of_time_puts_untried_emails_back_for_a_fresh_task(smtp_backend, broker_queue, monkeypatch):
+    monkeypatch.setattr(emails, "RUN_SECONDS", 0)
+    queued = [make_email(to=f"person{n}@example.org") for n in range(3)]
+
+    assert emails.deliver_queued() == 0
+
+    assert smtp_backend.messages == []
+    assert [(e.status, e.attempts) for e in OutgoingEmail.objects.filter(pk__in=[e.pk for e in queued])] == [
+        (OutgoingEmail.Status.QUEUED, 0)
+    ] * 3
+    assert broker_queue() == [("outbox.deliver_emails", None)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliver_queued_skips_emails_another_worker_holds_without_waiting(smtp_backend):
+    held, free = make_email(to="held@example.org"), make_email(to="free@example.org")
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        with transaction.atomic():
+            OutgoingEmail.objects.select_for_update().get(pk=held.pk)
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        started = time.monotonic()
+        assert emails.deliver_queued() == 1
+        assert time.monotonic() - started < 2  # far below the lock timeout it would wait for
+    finally:
+        release.set()
+        thread.join()
+
+    assert [message["To"] for message in smtp_backend.messages] == ["free@example.org"]
+    assert OutgoingEmail.objects.get(pk=held.pk).status == OutgoingEmail.Status.QUEUED
+    assert OutgoingEmail.objects.get(pk=free.pk).status == OutgoingEmail.Status.SENT

@@ -5,10 +5,11 @@ from collections.abc import Callable
 import pytest
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from outbox import tasks
+from outbox.emails import queue_email
 from outbox.models import OutgoingEmail
 from registration.notifications import notify
 from tests.factories import BookingFactory, RegistrationFactory
@@ -27,7 +28,7 @@ def status_of(email: OutgoingEmail) -> str:
     return OutgoingEmail.objects.values_list("status", flat=True).get(pk=email.pk)
 
 
-def test_deliver_email_worker_sends_confirmation_after_commit(celery_worker, smtp_sink):
+def test_deliver_emails_worker_sends_confirmation_after_commit(celery_worker, smtp_sink):
     registration = RegistrationFactory(user__email="ela@example.pl", conference__name="Cluster Days")
     BookingFactory(registration=registration)
 
@@ -41,15 +42,40 @@ def test_deliver_email_worker_sends_confirmation_after_commit(celery_worker, smt
     wait_until(lambda: status_of(email) == OutgoingEmail.Status.SENT)
 
 
+def test_worker_keeps_its_database_connection_between_tasks(celery_worker, smtp_sink):
+    def other_connections() -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return {pid for (pid,) in cursor.fetchall()}
+
+    seen = []
+    for n in range(2):
+        with transaction.atomic():
+            email = queue_email(to=f"person{n}@example.org", subject="S", body_text="T", kind="x", language="en")
+        wait_until(lambda email=email: status_of(email) == OutgoingEmail.Status.SENT)
+        time.sleep(0.5)  # the task has ended
+        seen.append(other_connections())
+
+    # The worker's, open after its first task and the same after the second.
+    assert seen[0]
+    assert seen[0] == seen[1]
+
+
 @pytest.mark.django_db
-def test_deliver_email_retries_then_gives_up(settings):
+def test_deliver_emails_retries_then_gives_up(settings, broker_queue):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens there
     settings.OUTBOX_MAX_ATTEMPTS = 3
+    settings.OUTBOX_RETRY_DELAY = 0  # each retry due at once
     email = OutgoingEmail.objects.create(to="a@example.org", subject="S", body_text="T", kind="x", message_id="<1@x>")
 
-    # apply() runs the task and its retries here, one after the other, without the delays.
-    tasks.deliver_email.apply(kwargs={"email_id": email.pk})
+    # apply() runs the task here; each run tries once, then wakes a task for the retry.
+    for attempt in range(1, 4):
+        assert tasks.deliver_emails.apply().get() == 0
+        assert OutgoingEmail.objects.get(pk=email.pk).attempts == attempt
+    assert broker_queue() == [("outbox.deliver_emails", None)] * 2  # none after the last attempt
 
     email.refresh_from_db()
     assert (email.status, email.attempts) == (OutgoingEmail.Status.FAILED, 3)

@@ -175,6 +175,21 @@ def test_sending_resumes_after_the_last_batch_and_dedup_keeps_it_once():
     assert Message.objects.get(pk=message.pk).state == Message.State.SENT
 
 
+def test_queueing_wakes_the_outbox_workers_twice_not_once_per_email(broker_queue, django_capture_on_commit_callbacks):
+    conference = ConferenceFactory()
+    RegistrationFactory.create_batch(5, conference=conference)
+    message = make_message(conference)
+    messaging.start_sending(message.pk, actor=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        while messaging.queue_batch(message.pk, size=2):
+            pass
+
+    assert OutgoingEmail.objects.filter(kind=message.email_kind, status=OutgoingEmail.Status.QUEUED).count() == 5
+    # Once the first batch committed, and after the last: in between they claim each batch's rows.
+    assert broker_queue() == [("outbox.deliver_emails", None)] * 2
+
+
 def test_empty_audience_sends_nothing():
     conference = ConferenceFactory()
     RegistrationFactory(conference=conference, status=Status.WAITLISTED)

@@ -10,7 +10,8 @@ from django.utils import timezone
 from accounts.models import Team
 from accounts.teams import PERMISSIONS, user_can
 from agenda.models import Conference, Room, Session, SessionSpeaker, Speaker, Track
-from registration.models import Booking, Registration, User
+from outbox.models import OutgoingEmail
+from registration.models import Booking, Message, Registration, User
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,22 @@ def test_seed_demo_creates_the_upcoming_edition_open_for_registration():
     pre_event = upcoming.sessions.filter(kind=Session.Kind.PRE_EVENT).first()
     assert pre_event.start.astimezone(upcoming.tz).date() == upcoming.start_date - dt.timedelta(days=1)
     assert upcoming.registration_closes <= pre_event.start
+
+
+def test_seed_demo_sends_the_upcoming_editions_message_once_to_its_confirmed_attendees():
+    output = seed()
+    seed()
+
+    upcoming = Conference.objects.get(slug="growyourregion")
+    (message,) = Message.objects.with_counts().filter(conference=upcoming)
+    confirmed = Registration.objects.filter(conference=upcoming, status=Registration.Status.CONFIRMED)
+    assert message.state == Message.State.SENT
+    assert message.sent_by.email == "organiser@example.org"
+    assert message.recipient_count == message.queued_count == confirmed.count() > 0
+    emails = OutgoingEmail.objects.filter(kind=message.email_kind)
+    assert sorted(emails.values_list("to", flat=True)) == sorted(confirmed.values_list("user__email", flat=True))
+    assert "Venue map and what to bring" in set(emails.values_list("subject", flat=True))
+    assert f"the message “Venue map and what to bring” to {confirmed.count()} attendees" in output
 
 
 def test_seed_demo_twice_changes_nothing(monkeypatch):

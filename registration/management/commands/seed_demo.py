@@ -47,6 +47,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo login: {user.email}  password: {shown}")
         # After the accounts: the check-in team's member is one of them.
         call_command("seed_checkin", stdout=self.stdout)
+        # After the attendees, whom it goes to.
+        message = demo.seed_demo_message()
+        self.stdout.write(
+            f"{message.conference.name}: the message “{message.subject_en}” to {message.recipient_count} attendees"
+        )
 
         if bench_sessions is not None:
             started = time.monotonic()
