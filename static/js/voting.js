@@ -13,6 +13,7 @@
 (function () {
   "use strict";
   var VOTER_EVERY = 3000;
+  var SCREEN_RESTART = 5000;
 
   /* Calls onData with the latest answer after every request: fresh after a 200, the
      one kept from before after a 304. */
@@ -45,13 +46,24 @@
   var screen = document.getElementById("screen-live");
   if (screen) {
     var status = document.getElementById("screen-status");
-    new EventSource(screen.dataset.url).addEventListener("message", function (event) {
-      var data = JSON.parse(event.data);
-      screen.innerHTML = data.html;
-      if (status.textContent !== data.status) {
-        status.textContent = data.status;
-      }
-    });
+    var follow = function () {
+      var source = new EventSource(screen.dataset.url);
+      source.addEventListener("message", function (event) {
+        var data = JSON.parse(event.data);
+        screen.innerHTML = data.html;
+        if (status.textContent !== data.status) {
+          status.textContent = data.status;
+        }
+      });
+      // EventSource gives up for good on an answer that is not a stream (the 503 page while
+      // the database is away, a login page once the session has expired): start again.
+      source.addEventListener("error", function () {
+        if (source.readyState === EventSource.CLOSED) {
+          window.setTimeout(follow, SCREEN_RESTART);
+        }
+      });
+    };
+    follow();
     return;
   }
 
