@@ -1,6 +1,5 @@
 import json
 import re
-import time
 
 import pytest
 from django.test import Client
@@ -397,16 +396,13 @@ def test_on_a_threaded_server_the_screen_stream_stays_open_and_brings_the_next_v
     opening = events([next(stream), next(stream)])
 
     services.cast_vote(poll, voter=attendee_voter(poll.session.conference), options=option_ids(poll)[:1])
-    started = time.monotonic()
     pushed = events([next(stream)])
-    waited = time.monotonic() - started
     response.close()
 
     assert response["Content-Type"] == "text/event-stream"
     assert response["X-Accel-Buffering"] == "no"
     assert json.loads(opening[1]["data"])["status"] == "0 votes"
     assert json.loads(pushed[0]["data"])["status"] == "1 vote"
-    assert waited < 2
 
 
 @pytest.mark.parametrize("questions", [1, 8])
