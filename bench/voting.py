@@ -1,24 +1,29 @@
 """Smart voting under load: voters submit to one open poll, spread over a few seconds, while
-the big screen polls its JSON as static/js/voting.js does. Every vote must be counted once,
-no request may fail, and the screen must catch up within 2 seconds.
+two big screens follow the results as static/js/voting.js does (an EventSource on
+screen/events): one served by the site's sync workers, where every answer ends at once and the
+screen comes back a second later (short polling), and one served by a second gunicorn with
+gthread workers, where the stream stays open. Every vote must be counted once, no request may
+fail, and the streamed screen must catch up within 2 seconds.
 
-    python -m bench.voting [--voters 350 3000] [--window 10] [--workers 4]
+    python -m bench.voting [--voters 350 3000] [--window 10] [--workers 4] [--stream-threads 4]
 
 Each voter is a confirmed attendee with a session cookie made beforehand and sends one plain
-POST (the no-JavaScript path); voter i starts at i × window / voters. The screen asks for
-screen.json once a second with the ETag of its last answer. Screen latency is, for each vote,
-the time from its response to the first screen answer whose count includes it.
+POST (the no-JavaScript path); voter i starts at i × window / voters. Screen latency is, for
+each vote, the time from its response to the first event of a screen whose count includes it
+(zero when the screen counted it before the voter had their answer).
 """
 
 import datetime as dt
+import json
 import os
 import re
+import socket
 import statistics
 import sys
 import threading
 import time
 from collections import Counter
-from contextlib import closing
+from contextlib import contextmanager
 from http.client import HTTPConnection
 from urllib.parse import urlencode
 
@@ -28,7 +33,8 @@ from bench.registration import log_in
 SLUG = "bench-voting"
 EMAIL = "voting-{:05d}@example.org"
 SCREEN_EMAIL = "voting-screen@example.org"
-SCREEN_EVERY = 1.0
+# What EventSource waits before it reconnects (the retry the server sends).
+RECONNECT_SECONDS = 1.0
 COUNTRIES = ["ES", "PL", "DE", "FR", "IT", "SE", "PT", "NL", "BE", "MT"]
 CSRF = "voting" + "0" * 26
 
@@ -37,6 +43,7 @@ def main() -> None:
     parser = runner.arguments(__doc__.splitlines()[0])
     parser.add_argument("--voters", type=int, nargs="+", default=[350, 3000], help="voters of each round")
     parser.add_argument("--window", type=float, default=10.0, help="seconds over which a round's voters start")
+    parser.add_argument("--stream-threads", type=int, default=4, help="threads of the screens' gthread server")
     # The bench conference is not needed here: a small one keeps the seed short.
     parser.set_defaults(sessions=10, attendees=0)
     args = parser.parse_args()
@@ -46,7 +53,8 @@ def main() -> None:
     ) as site:
         setup_django(site.env)
         floor = site.measure("/healthz", label="`/healthz` floor", duration=args.duration, connections=args.connections)
-        rounds = [run_round(site, voters, window=args.window) for voters in args.voters]
+        with stream_server(site, threads=args.stream_threads) as streams:
+            rounds = [run_round(site, streams, voters, window=args.window) for voters in args.voters]
         polling = measure_polling(site, args)
     broken = [problem for round_ in rounds for problem in round_["broken"]]
     runner.write_section(
@@ -58,6 +66,17 @@ def main() -> None:
     )
     if broken:
         sys.exit("bench: " + "; ".join(broken))
+
+
+@contextmanager
+def stream_server(site: runner.Site, *, threads: int):
+    """The screens' server, as docs/voting.md deploys it: one gunicorn worker with threads."""
+    server = runner.Site(env=site.env, port=runner.free_port(), workers=1, threads=threads, seed_seconds=None)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -128,40 +147,72 @@ def screen_cookie(screen) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
-def run_round(site: runner.Site, voters: int, *, window: float) -> dict:
+class Screen(threading.Thread):
+    """A big screen as EventSource runs it: reads events, reconnects RECONNECT_SECONDS after an
+    answer ends, sending the id of the last event. `seen` gets (when, count) for each event;
+    `requests` the time each answer took to begin."""
+
+    def __init__(self, port: int, path: str, headers: dict[str, str]):
+        super().__init__()
+        self.port, self.path, self.headers = port, path, headers
+        self.seen: list[tuple[float, int]] = []
+        self.requests: list[float] = []
+        self.errors = 0
+        self.stopping = threading.Event()
+        self.connection: HTTPConnection | None = None
+
+    def run(self) -> None:
+        last = None
+        while not self.stopping.is_set():
+            headers = {**self.headers, **({"Last-Event-ID": last} if last else {})}
+            started = time.perf_counter()
+            try:
+                self.connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self.connection.request("GET", self.path, headers=headers)
+                response = self.connection.getresponse()
+                self.requests.append((time.perf_counter() - started) * 1000)
+                data = None
+                for line in response:
+                    line = line.decode().rstrip("\n")
+                    if line.startswith("id:"):
+                        last = line[3:].strip()
+                    elif line.startswith("data:"):
+                        data = json.loads(line[5:])
+                    elif not line and data is not None:
+                        self.seen.append((time.perf_counter(), int(re.match(r"\d+", data["status"]).group())))
+                        data = None
+                self.connection.close()
+            except (OSError, ValueError):
+                # Queued for longer than the screen waits, or closed by stop(): it tries again.
+                if not self.stopping.is_set():
+                    self.errors += 1
+            self.stopping.wait(RECONNECT_SECONDS)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.connection and self.connection.sock:
+            self.connection.sock.shutdown(socket.SHUT_RDWR)
+        self.join()
+
+    def latencies(self, finished: list[float]) -> list[float]:
+        """For each vote (by when its response came), ms until this screen counted it."""
+        staleness = []
+        for rank, at in enumerate(sorted(finished), start=1):
+            shown = next((when for when, count in self.seen if count >= rank), None)
+            staleness.append(max(0.0, shown - at) * 1000 if shown else float("inf"))
+        return sorted(staleness)
+
+
+def run_round(site: runner.Site, streams: runner.Site, voters: int, *, window: float) -> dict:
     poll, options, cookies, screen = prepare(voters)
-    json_path = f"/{SLUG}/vote/{poll.session.code}/screen.json"
+    events_path = f"/{SLUG}/vote/{poll.session.code}/screen/events"
     path = f"/{SLUG}/vote/polls/{poll.pk}/"
     screen_headers = {**runner.FORWARDED_HTTPS, "Cookie": screen_cookie(screen)}
     done: list[tuple[float, float, int]] = [(0.0, 0.0, 0)] * voters
-    seen: list[tuple[float, int]] = []
-    screen_latencies: list[float] = []
-    screen_errors: list[float] = []
-    stop = threading.Event()
-
-    def watch() -> None:
-        """The screen: screen.json every second, with If-None-Match."""
-        etag, count = None, 0
-        while not stop.is_set():
-            headers = {**screen_headers, **({"If-None-Match": etag} if etag else {})}
-            started = time.perf_counter()
-            try:
-                connection = HTTPConnection("127.0.0.1", site.port, timeout=30)
-                connection.request("GET", json_path, headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-                connection.close()
-            except OSError:
-                # Queued behind the votes for longer than a screen would wait: it tries again.
-                screen_errors.append(time.perf_counter())
-                continue
-            finished = time.perf_counter()
-            screen_latencies.append((finished - started) * 1000)
-            if response.status == 200:
-                etag = response.getheader("ETag")
-                count = int(re.search(rb'"status": "(\d+)', body).group(1))
-            seen.append((finished, count))
-            time.sleep(max(0.0, SCREEN_EVERY - (finished - started)))
+    screens = {
+        "polling": Screen(site.port, events_path, screen_headers),
+        "stream": Screen(streams.port, events_path, screen_headers),
+    }
 
     def vote(index: int, start_at: float) -> None:
         body = urlencode({"csrfmiddlewaretoken": CSRF, f"poll{poll.pk}-options": options[index % 3 % 2].pk})
@@ -184,20 +235,22 @@ def run_round(site: runner.Site, voters: int, *, window: float) -> dict:
             status = 0
         done[index] = (started, time.perf_counter(), status)
 
-    watcher = threading.Thread(target=watch)
-    watcher.start()
+    for each in screens.values():
+        each.start()
     t0 = time.perf_counter() + 1
     threads = [threading.Thread(target=vote, args=(i, t0 + i * window / voters)) for i in range(voters)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    # Until the screen shows every vote, or 10 s.
+    # Until both screens show every vote, or 10 s.
     deadline = time.perf_counter() + 10
-    while (not seen or seen[-1][1] < voters) and time.perf_counter() < deadline:
+    while time.perf_counter() < deadline and not all(
+        each.seen and each.seen[-1][1] >= voters for each in screens.values()
+    ):
         time.sleep(0.1)
-    stop.set()
-    watcher.join()
+    for each in screens.values():
+        each.stop()
 
     from voting import selectors
     from voting.models import Vote
@@ -205,12 +258,10 @@ def run_round(site: runner.Site, voters: int, *, window: float) -> dict:
     statuses = Counter(status for _s, _e, status in done)
     latencies = sorted((end - start) * 1000 for start, end, _status in done)
     seconds = max(end for _s, end, _st in done) - min(start for start, _e, _st in done)
-    # Vote k (in the order the responses came) shows once the screen's count reaches k.
-    staleness = []
-    for rank, finished in enumerate(sorted(end for _s, end, _st in done), start=1):
-        shown = next((at for at, count in seen if at >= finished and count >= rank), None)
-        staleness.append((shown - finished) * 1000 if shown else float("inf"))
-    staleness.sort()
+    # Over the answered votes: exact when every vote was answered, a little kind when some
+    # were committed after their voter gave up (the screens count those too).
+    answered = [end for _s, end, status in done if status == 302]
+    staleness = {name: each.latencies(answered) for name, each in screens.items()}
     counted = Vote.objects.filter(poll=poll).count()
     results = selectors.results(poll)
     broken = []
@@ -218,10 +269,12 @@ def run_round(site: runner.Site, voters: int, *, window: float) -> dict:
         broken.append(f"{voters} voters: {counted} votes stored, {results.voters} counted")
     if set(statuses) != {302}:
         broken.append(f"{voters} voters: responses were {dict(statuses)}, expected only 302")
-    if screen_errors:
-        broken.append(f"{voters} voters: {len(screen_errors)} screen requests timed out")
-    if staleness[-1] > 2000:
-        broken.append(f"{voters} voters: the screen showed the last vote after {staleness[-1]:.0f} ms")
+    if screens["stream"].errors:
+        broken.append(f"{voters} voters: the stream failed {screens['stream'].errors} times")
+    if staleness["stream"][-1] > 2000:
+        broken.append(
+            f"{voters} voters: the streamed screen showed the last vote after {staleness['stream'][-1]:.0f} ms"
+        )
     return {
         "voters": voters,
         "votes": runner.Result(
@@ -237,55 +290,67 @@ def run_round(site: runner.Site, voters: int, *, window: float) -> dict:
         ),
         "counted": counted,
         "statuses": statuses,
-        "screen_p50": statistics.median(staleness),
-        "screen_p99": staleness[int(len(staleness) * 0.99) - 1],
-        "screen_max": staleness[-1],
-        "json_p50": statistics.median(screen_latencies),
-        "json_p99": sorted(screen_latencies)[int(len(screen_latencies) * 0.99) - 1],
+        "screens": {
+            name: {
+                "p50": statistics.median(values),
+                "p99": values[int(len(values) * 0.99) - 1],
+                "max": values[-1],
+                "errors": screens[name].errors,
+            }
+            for name, values in staleness.items()
+        },
+        "poll_p50": statistics.median(screens["polling"].requests),
+        "poll_p99": sorted(screens["polling"].requests)[int(len(screens["polling"].requests) * 0.99) - 1],
         "broken": broken,
     }
 
 
 def measure_polling(site: runner.Site, args) -> list[runner.Result]:
-    """What one screen costs: screen.json under load, unchanged (304) and changed (200)."""
+    """What one polling screen costs a sync worker: screen/events under load, unchanged (the
+    browser's Last-Event-ID is the current version: no event) and changed (the rendered results)."""
     from registration.models import User
 
     cookie = screen_cookie(User.objects.get(email=SCREEN_EMAIL))
-    path = f"/{SLUG}/vote/smart-voting/screen.json"
-    with closing(HTTPConnection("127.0.0.1", site.port, timeout=30)) as connection:
-        connection.request("GET", path, headers={**runner.FORWARDED_HTTPS, "Cookie": cookie})
-        response = connection.getresponse()
-        response.read()
-        etag = response.getheader("ETag")
-    if response.status != 200 or not etag:
-        sys.exit(f"bench: {path} answered {response.status} without an ETag")
+    path = f"/{SLUG}/vote/smart-voting/screen/events"
+    status, body = site.get(path, {"Cookie": cookie})
+    found = re.search(rb"^id: (\S+)$", body, re.MULTILINE)
+    if status != 200 or not found:
+        sys.exit(f"bench: {path} answered {status} without an event")
     common = {"duration": args.duration, "connections": args.connections}
     return [
         site.measure(
-            path, label="screen.json, unchanged (304)", headers={"Cookie": cookie, "If-None-Match": etag}, **common
+            path,
+            label="screen/events on a sync worker, unchanged",
+            headers={"Cookie": cookie, "Last-Event-ID": found.group(1).decode()},
+            **common,
         ),
-        site.measure(path, label="screen.json, full answer (200)", headers={"Cookie": cookie}, **common),
+        site.measure(path, label="screen/events on a sync worker, changed", headers={"Cookie": cookie}, **common),
     ]
 
 
 def report(args, floor: runner.Result, rounds: list[dict], polling: list[runner.Result]) -> str:
+    def latency(screen: dict) -> str:
+        errors = f", {screen['errors']} failed" if screen["errors"] else ""
+        return f"{screen['p50']:.0f} ms / {screen['p99']:.0f} ms (max {screen['max']:.0f} ms{errors})"
+
     rows = [
         (
             f"{r['voters']:,}",
             f"{r['counted']:,}",
             f"{r['votes'].rps:,.0f}",
             f"{r['votes'].p50_ms:.0f} ms / {r['votes'].p99_ms:.0f} ms",
-            f"{r['screen_p50']:.0f} ms / {r['screen_p99']:.0f} ms (max {r['screen_max']:.0f} ms)",
-            f"{r['json_p50']:.0f} ms / {r['json_p99']:.0f} ms",
+            latency(r["screens"]["stream"]),
+            latency(r["screens"]["polling"]),
+            f"{r['poll_p50']:.0f} ms / {r['poll_p99']:.0f} ms",
             ", ".join(f"{n:,} × {status or 'socket error'}" for status, n in sorted(r["statuses"].items())),
         )
         for r in rounds
     ]
     summary = "\n".join(
         [
-            "| voters | votes counted | votes/s | vote p50 / p99 | screen latency p50 / p99 | screen.json p50 / p99 "
-            "during the votes | responses |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| voters | votes counted | votes/s | vote p50 / p99 | screen latency, stream (gthread) p50 / p99 "
+            "| screen latency, polling (sync) p50 / p99 | polling answer p50 / p99 | responses |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
             *("| " + " | ".join(row) + " |" for row in rows),
         ]
     )
@@ -297,12 +362,14 @@ def report(args, floor: runner.Result, rounds: list[dict], polling: list[runner.
         + summary
         + "\n\n"
         + verdict
-        + f" Voters start evenly over {args.window:g} s, each with one plain POST (the no-JavaScript path); "
-        "votes/s is votes over the wall time of the round. Screen latency is, for each vote, the time from its "
-        "response to the first screen.json answer (polled once a second, with If-None-Match) that counts it: "
-        "the polling interval is most of it. The last two rows of the first table are what one screen costs: "
-        f"{args.connections} connections asking for screen.json as fast as they can, unchanged (a 304 of no body) "
-        "and changed (the rendered results)."
+        + f" Voters start evenly over {args.window:g} s, each with one plain POST (the no-JavaScript path) to the "
+        "sync workers; votes/s is votes over the wall time of the round. Two screens follow each round: the stream, "
+        f"from a second gunicorn (1 worker, gthread, {args.stream_threads} threads) holding the connection open, "
+        "and polling, from the sync workers, each answer ending at once and the screen coming back a second later "
+        "with its last event's id. Screen latency is, for each vote, the time from its response to the first event "
+        "that counts it; *polling answer* is how long the sync workers took to begin answering a poll. The last two "
+        f"rows of the first table are what polling costs the sync workers: {args.connections} connections asking "
+        "for screen/events as fast as they can, unchanged (no event) and changed (the rendered results)."
     )
 
 

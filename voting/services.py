@@ -4,11 +4,12 @@ Locks, the same everywhere: a vote takes a SHARE lock on its poll's row (raw SQL
 Django has no FOR SHARE), so votes in one poll run side by side, while opening, closing
 and revealing take FOR UPDATE on every poll of the session, in primary-key order: a
 close waits for the votes already under way and every vote after it sees the poll
-closed. A voter's own vote row is locked (FOR UPDATE) before it is changed; two
-submits of one person racing to insert meet the unique constraint, and the loser
-changes the winner's vote or is refused, as the poll says. A question's row is locked
-before the moderator changes it. Nothing is counted in Python: results are always
-counted from the rows (voting.selectors).
+closed. A vote is inserted in one statement that the unique constraint decides (ON
+CONFLICT DO NOTHING): two submits of one person racing to insert, the second waits for
+the first to commit, inserts nothing, and then changes that vote (locked FOR UPDATE
+first) or is refused, as the poll says. A question's row is locked before the moderator
+changes it. Nothing is counted in Python: results are always counted from the rows
+(voting.selectors).
 """
 
 import secrets
@@ -57,7 +58,8 @@ def cast_vote(
 
     `options` are option ids (for a ranking, in the voter's order, first = best), `value`
     a rating, `text` an open answer; what the poll's kind does not use must be empty.
-    Takes a SHARE lock on the poll row, then FOR UPDATE on the voter's existing vote.
+    Takes a SHARE lock on the poll row; a new vote is one INSERT, a change locks the
+    voter's existing vote (FOR UPDATE) first.
     Raises NotAllowed, PollNotOpen, InvalidAnswer or AlreadyVoted, and then counts nothing.
     """
     if not voter.may_take_part(poll.session):
@@ -70,26 +72,40 @@ def cast_vote(
             raise PollNotOpen
         answers = _answers(poll, options=list(options), value=value, text=text)
         key = voter.poll_key(poll)
-        vote = Vote.objects.select_for_update().filter(poll=poll, voter_key=key).first()
+        vote = _insert_vote(poll, key=key, fields=_voter_fields(poll, voter))
         if vote is None:
-            try:
-                with transaction.atomic():
-                    vote = Vote.objects.create(poll=poll, voter_key=key, **_voter_fields(poll, voter))
-            except IntegrityError:
-                # The same person's other submit got in first; it is theirs to change, or final.
-                vote = Vote.objects.select_for_update().get(poll=poll, voter_key=key)
-                if not poll.votes_can_change:
-                    raise AlreadyVoted from None
-                vote.answers.all().delete()
-                vote.save(update_fields=["updated_at"])
-        elif not poll.votes_can_change:
-            raise AlreadyVoted
-        else:
+            # The person has voted already (or their other submit just did): theirs to
+            # change, or final.
+            if not poll.votes_can_change:
+                raise AlreadyVoted
+            vote = Vote.objects.select_for_update().get(poll=poll, voter_key=key)
             vote.answers.all().delete()
             vote.save(update_fields=["updated_at"])
         for answer in answers:
             answer.vote = vote
         Answer.objects.bulk_create(answers)
+    return vote
+
+
+def _insert_vote(poll: Poll, *, key: str, fields: dict) -> Vote | None:
+    """The person's new vote, inserted in one statement; None when they have one already.
+
+    ON CONFLICT DO NOTHING on the unique constraint: a second submit of the same person
+    waits for the first to commit and then inserts nothing, without a savepoint or a
+    look-up first (the first vote of each voter is the common case, hundreds a second)."""
+    now = timezone.now()
+    vote = Vote(poll=poll, voter_key=key, created_at=now, updated_at=now, **fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO voting_vote (poll_id, voter_key, user_id, country, organisation_type, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id",
+            [poll.pk, key, vote.user_id, vote.country, vote.organisation_type, now, now],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    vote.pk = row[0]
+    vote._state.adding, vote._state.db = False, connection.alias
     return vote
 
 

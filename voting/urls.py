@@ -13,6 +13,6 @@ urlpatterns = [
     path("<slug:slug>/vote/<slug:code>/ask/", views.ask, name="ask"),
     path("<slug:slug>/vote/<slug:code>/moderate/", views.moderate, name="moderate"),
     path("<slug:slug>/vote/<slug:code>/screen/", views.screen, name="screen"),
-    path("<slug:slug>/vote/<slug:code>/screen.json", views.screen_json, name="screen_json"),
+    path("<slug:slug>/vote/<slug:code>/screen/events", views.screen_events, name="screen_events"),
     path("<slug:slug>/vote/<slug:code>/results.csv", views.results_csv, name="results_csv"),
 ]

@@ -10,17 +10,22 @@ Moderator, screen and export: team members with "run voting" (accounts.teams), a
 
 import csv
 import hashlib
+import json
 import re
+import time
+from collections.abc import Iterator
 
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.db.models import Case, When
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.html import format_html
 from django.utils.http import quote_etag
@@ -344,20 +349,64 @@ def screen(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     return render(request, "voting/screen.html", context)
 
 
+# The screen's stream: how often it looks for a change, how long before a quiet stream
+# sends a comment (which also finds a closed browser and frees the thread), how long it stays
+# open before the browser reconnects (checking the permission again), and how long the
+# browser waits before reconnecting (on sync workers, the polling interval).
+STREAM_TICK_SECONDS = 0.5
+STREAM_HEARTBEAT_SECONDS = 15
+STREAM_SECONDS = 300
+STREAM_RETRY_MS = 1000
+
+
 @login_required
 @require_GET
-def screen_json(request: HttpRequest, slug: str, code: str) -> HttpResponse:
-    """The screen's moving part. Its ETag comes from a version read in two small aggregate
-    queries, so an unchanged screen gets its 304 without counting or rendering anything."""
+def screen_events(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    """The screen's moving part as server-sent events: one event whenever the screen's version
+    moves, its id the version and its data the rendered results and status (static/js/voting.js).
+
+    On a threaded server (gunicorn's gthread workers) the stream stays open and looks for a
+    change every STREAM_TICK_SECONDS, holding one thread. A sync worker must never be held
+    by a viewer: there the answer is the state if it moved since the browser's Last-Event-ID
+    (which plays the ETag's part), and ends at once; the browser comes back after
+    STREAM_RETRY_MS, which is short polling. docs/voting.md says how it is deployed."""
     session = _run_session(request, slug, code)
-    poll = _screen_poll(session)
-    etag = quote_etag(selectors.screen_version(session, poll, language=get_language()))
-    response = get_conditional_response(request, etag=etag)
-    if response is None:
-        response = JsonResponse(_screen_state(session, poll))
-    response["ETag"] = etag
+    threaded = request.META.get("wsgi.multithread", False)
+    events = _screen_events(
+        session,
+        language=get_language(),
+        last=request.headers.get("Last-Event-ID", ""),
+        seconds=STREAM_SECONDS if threaded else 0,
+    )
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
     patch_cache_control(response, no_cache=True, private=True)
+    # Proxies (nginx) must pass each event on as it comes, not gather the answer.
+    response["X-Accel-Buffering"] = "no"
     return response
+
+
+def _screen_events(session: Session, *, language: str, last: str, seconds: float) -> Iterator[str]:
+    yield f"retry: {STREAM_RETRY_MS}\n\n"
+    started = quiet_since = time.monotonic()
+    while True:
+        try:
+            with translation.override(language):
+                poll = _screen_poll(session)
+                version = selectors.screen_version(session, poll, language=language)
+                if version != last:
+                    state = json.dumps(_screen_state(session, poll))
+        except DatabaseError:
+            # The browser reconnects, and meets the site's 503 while the database is away.
+            return
+        if version != last:
+            yield f"id: {version}\ndata: {state}\n\n"
+            last, quiet_since = version, time.monotonic()
+        if time.monotonic() - started >= seconds:
+            return
+        if time.monotonic() - quiet_since >= STREAM_HEARTBEAT_SECONDS:
+            yield ":\n\n"
+            quiet_since = time.monotonic()
+        time.sleep(STREAM_TICK_SECONDS)
 
 
 class _Echo:

@@ -6,12 +6,14 @@
    seconds live.json says whether a poll opened or closed, and then the page is fetched
    again, unless the voter has started filling in a form.
 
-   Screen: screen.json every second, with the ETag of the last answer, so an unchanged
-   screen costs a 304 of no body; a changed one brings the rendered results to swap in. */
+   Screen: server-sent events from screen/events, each bringing the rendered results to
+   swap in. The browser reconnects by itself, sending the id of the last event, so it is
+   told only what moved (on sync workers the server ends every answer at once, and this is
+   short polling once a second; see docs/voting.md). */
 (function () {
   "use strict";
   var VOTER_EVERY = 3000;
-  var SCREEN_EVERY = 1000;
+  var SCREEN_RESTART = 5000;
 
   /* Calls onData with the latest answer after every request: fresh after a 200, the
      one kept from before after a 304. */
@@ -26,11 +28,11 @@
             etag = response.headers.get("ETag");
             return response.json().then(function (data) {
               last = data;
-              onData(data, true);
+              onData(data);
             });
           }
           if (response.status === 304 && last) {
-            onData(last, false);
+            onData(last);
           }
         })
         .catch(function () {})
@@ -44,15 +46,24 @@
   var screen = document.getElementById("screen-live");
   if (screen) {
     var status = document.getElementById("screen-status");
-    poll(screen.dataset.url, SCREEN_EVERY, function (data, fresh) {
-      if (!fresh) {
-        return;
-      }
-      screen.innerHTML = data.html;
-      if (status.textContent !== data.status) {
-        status.textContent = data.status;
-      }
-    });
+    var follow = function () {
+      var source = new EventSource(screen.dataset.url);
+      source.addEventListener("message", function (event) {
+        var data = JSON.parse(event.data);
+        screen.innerHTML = data.html;
+        if (status.textContent !== data.status) {
+          status.textContent = data.status;
+        }
+      });
+      // EventSource gives up for good on an answer that is not a stream (the 503 page while
+      // the database is away, a login page once the session has expired): start again.
+      source.addEventListener("error", function () {
+        if (source.readyState === EventSource.CLOSED) {
+          window.setTimeout(follow, SCREEN_RESTART);
+        }
+      });
+    };
+    follow();
     return;
   }
 

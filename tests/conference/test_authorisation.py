@@ -348,7 +348,7 @@ RULES = [
     Rule("voting:ask", everyone(REDIRECT), session),
     Rule("voting:moderate", VOTING_RUNNERS, session),
     Rule("voting:screen", VOTING_RUNNERS, session),
-    Rule("voting:screen_json", VOTING_RUNNERS, session),
+    Rule("voting:screen_events", VOTING_RUNNERS, session),
     Rule("voting:results_csv", VOTING_RUNNERS, session),
     Rule("meetings:home", SIGNED_IN, slug),
     Rule("meetings:profile", REGISTERED, slug),

@@ -91,6 +91,28 @@ def test_three_phones_vote_and_one_changes_and_the_screen_follows_within_two_sec
     assert poll.state == Poll.State.REVEALED
 
 
+def test_the_screen_starts_its_stream_again_after_an_answer_that_is_not_one(page, live_server, room):
+    session, poll, _attendees = room
+    services.open_poll(poll)
+    refused = []
+
+    def unavailable_once(route):
+        # What the site answers while its database is away, the first time only.
+        if not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=503, content_type="text/html", body="<p>Back soon</p>")
+        else:
+            route.continue_()
+
+    page.route("**/screen/events", unavailable_once)
+    log_in(page, OrganiserFactory(), live_server.url)
+    page.goto(f"/{session.conference.slug}/vote/{session.code}/screen/")
+    services.cast_vote(poll, voter=attendee_voter(session.conference), options=[poll.options.get(label=OTHER).pk])
+
+    expect(page.locator("#screen-status")).to_have_text("1 vote", timeout=10_000)
+    assert len(refused) == 1
+
+
 def test_a_phone_without_javascript_votes_with_a_plain_post(browser, live_server, room):
     session, poll, attendees = room
     services.open_poll(poll)

@@ -39,6 +39,19 @@ def test_a_second_vote_replaces_the_first_while_the_poll_is_open(poll):
     assert counted(poll) == ["Strategic cross-regional collaboration"]
 
 
+def test_a_first_vote_is_one_insert_for_the_vote_and_one_for_its_answers(poll, django_assert_num_queries):
+    voter = attendee_voter(poll.session.conference)
+    choice = option_ids(poll)[:1]
+
+    # Savepoint, the poll's share lock, the options checked, the vote, its answers, release.
+    with django_assert_num_queries(6) as captured:
+        vote = services.cast_vote(poll, voter=voter, options=choice)
+
+    statements = [query["sql"].split()[0] for query in captured.captured_queries]
+    assert statements.count("INSERT") == 2
+    assert Vote.objects.get(pk=vote.pk).voter_key == voter.poll_key(poll)
+
+
 def test_a_final_vote_cannot_be_changed():
     poll = services.open_poll(PollFactory(votes_can_change=False))
     voter = attendee_voter(poll.session.conference)

@@ -1,3 +1,4 @@
+import json
 import re
 
 import pytest
@@ -314,8 +315,24 @@ def test_the_moderator_sees_the_breakdown_with_small_groups_merged(client, poll)
     assert "Other (groups of fewer than 5)" in content
 
 
-def screen_json(poll: Poll) -> str:
-    return reverse("voting:screen_json", kwargs={"slug": poll.session.conference.slug, "code": poll.session.code})
+def screen_events(poll: Poll) -> str:
+    return reverse("voting:screen_events", kwargs={"slug": poll.session.conference.slug, "code": poll.session.code})
+
+
+def events(chunks) -> list[dict[str, str]]:
+    """Server-sent events as their fields ("" for a comment)."""
+    text = "".join(chunk.decode() for chunk in chunks)
+    return [
+        {name: value.removeprefix(" ") for name, _colon, value in (line.partition(":") for line in block.split("\n"))}
+        for block in text.split("\n\n")
+        if block
+    ]
+
+
+def screen_state(client, poll: Poll, *, last: str = "") -> list[dict[str, str]]:
+    """What a sync worker answers the screen: the answer ends at once."""
+    headers = {"Last-Event-ID": last} if last else {}
+    return events(client.get(screen_events(poll), headers=headers).streaming_content)
 
 
 def test_the_screen_shows_the_qr_code_and_the_live_results(client, poll):
@@ -331,66 +348,80 @@ def test_the_screen_shows_the_qr_code_and_the_live_results(client, poll):
     assert 'aria-live="polite"' in content
 
 
-def test_the_screen_json_moves_with_a_changed_vote_and_with_moderation(client, poll):
+def test_the_screen_events_move_with_a_changed_vote_and_with_moderation(client, poll):
     moderator(client, poll.session.conference)
     voter = attendee_voter(poll.session.conference)
     first, second = option_ids(poll)
     services.cast_vote(poll, voter=voter, options=[first])
     services.set_questions(poll.session, enabled=True)
     question = services.ask_question(poll.session, voter=voter, text="Why clusters?")
-    etags = [client.get(screen_json(poll))["ETag"]]
+    ids = [screen_state(client, poll)[1]["id"]]
 
     services.cast_vote(poll, voter=voter, options=[second])
-    etags.append(client.get(screen_json(poll))["ETag"])
+    ids.append(screen_state(client, poll, last=ids[-1])[1]["id"])
     question = services.moderate_question(question, action="approve")
-    etags.append(client.get(screen_json(poll))["ETag"])
+    ids.append(screen_state(client, poll, last=ids[-1])[1]["id"])
     services.upvote_question(question, voter=voter)
-    etags.append(client.get(screen_json(poll))["ETag"])
+    ids.append(screen_state(client, poll, last=ids[-1])[1]["id"])
     services.close_poll(poll)
-    etags.append(client.get(screen_json(poll))["ETag"])
-    content = client.get(screen_json(poll)).json()["html"]
+    event = screen_state(client, poll, last=ids[-1])[1]
+    ids.append(event["id"])
+    content = json.loads(event["data"])["html"]
 
-    assert len(set(etags)) == len(etags)
+    assert len(set(ids)) == len(ids)
     assert "Why clusters?" in content
     assert "Voting is closed" in content
 
 
-def test_the_screen_json_answers_304_until_a_vote_moves_it(client, poll):
+def test_on_a_sync_worker_the_screen_events_end_at_once_and_are_empty_until_a_vote(client, poll):
     moderator(client, poll.session.conference)
-    first = client.get(screen_json(poll))
-    etag = first["ETag"]
+    first = screen_state(client, poll)
+    last = first[1]["id"]
 
-    unchanged = client.get(screen_json(poll), headers={"if-none-match": etag})
-    services.cast_vote(
-        poll,
-        voter=attendee_voter(poll.session.conference),
-        options=option_ids(poll)[:1],
-    )
-    moved = client.get(screen_json(poll), headers={"if-none-match": etag})
+    unchanged = screen_state(client, poll, last=last)
+    services.cast_vote(poll, voter=attendee_voter(poll.session.conference), options=option_ids(poll)[:1])
+    moved = screen_state(client, poll, last=last)
 
-    assert first.json()["status"] == "0 votes"
-    assert unchanged.status_code == 304
-    assert moved.status_code == 200
-    assert moved.json()["status"] == "1 vote"
+    assert first[0] == {"retry": "1000"}
+    assert json.loads(first[1]["data"])["status"] == "0 votes"
+    assert unchanged == [{"retry": "1000"}]
+    assert moved[1]["id"] != last
+    assert json.loads(moved[1]["data"])["status"] == "1 vote"
+
+
+def test_on_a_threaded_server_the_screen_stream_stays_open_and_brings_the_next_vote(client, poll):
+    moderator(client, poll.session.conference)
+    response = client.get(screen_events(poll), **{"wsgi.multithread": True})
+    stream = iter(response.streaming_content)
+    opening = events([next(stream), next(stream)])
+
+    services.cast_vote(poll, voter=attendee_voter(poll.session.conference), options=option_ids(poll)[:1])
+    pushed = events([next(stream)])
+    response.close()
+
+    assert response["Content-Type"] == "text/event-stream"
+    assert response["X-Accel-Buffering"] == "no"
+    assert json.loads(opening[1]["data"])["status"] == "0 votes"
+    assert json.loads(pushed[0]["data"])["status"] == "1 vote"
 
 
 @pytest.mark.parametrize("questions", [1, 8])
-def test_the_screen_json_takes_the_same_queries_however_many_questions(
+def test_the_screen_events_take_the_same_queries_however_many_questions(
     client, poll, django_assert_num_queries, questions
 ):
     moderator(client, poll.session.conference)
     for _ in range(questions):
         Question.objects.create(session=poll.session, text="Why?", author_key="0" * 64, status="approved")
-    client.get(screen_json(poll))
+    screen_state(client, poll)
 
-    etag = client.get(screen_json(poll))["ETag"]
+    last = screen_state(client, poll)[1]["id"]
 
     # User, conference, team permission, session, poll, version (2), results (2), questions.
     with django_assert_num_queries(10):
-        client.get(screen_json(poll))
+        screen_state(client, poll)
     # Unchanged: the version alone.
     with django_assert_num_queries(7):
-        client.get(screen_json(poll), headers={"if-none-match": etag})
+        screen_state(client, poll, last=last)
 
 
 @pytest.mark.parametrize("questions", [1, 8])
