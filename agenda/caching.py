@@ -190,6 +190,15 @@ def published_conference(slug: str) -> Conference:
     return conference
 
 
+def conference_at(path: str) -> Conference | None:
+    """The published conference a path of this site is part of (/<slug>/...), or None."""
+    slug = path.split("?", 1)[0].split("/", 2)[1] if path.startswith("/") else ""
+    try:
+        return published_conference(slug) if slug else None
+    except Http404:
+        return None
+
+
 def forget_conference(conference_id: int, *slugs: str) -> None:
     """Drop the cached copy of the conference (by its slug now and the `slugs` it had), so
     that the next request reads its new version. One query, for the slug."""

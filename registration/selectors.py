@@ -5,8 +5,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, JSONObject, TruncDate
 from django.utils import timezone
 from django_countries import countries
 
@@ -24,6 +25,76 @@ def registration_for(user: User, conference: Conference) -> Registration | None:
         .order_by(_live_first(), "-created_at", "-pk")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class LiveRegistration:
+    """What the header of every page of a conference says of the visitor's registration."""
+
+    status: str
+    number: int
+    pre_events: int
+    waiting: int
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == Registration.Status.CONFIRMED
+
+    @property
+    def is_waitlisted(self) -> bool:
+        return self.status == Registration.Status.WAITLISTED
+
+
+def users_with_live_registrations() -> QuerySet[User]:
+    """Users, each with `live_registrations`: their live registrations as plain values (the
+    conference's id, number, status, pre-events booked and waited for). The session's user is
+    loaded this way (registration.backends), so every page's header knows the visitor's
+    registration without a query of its own."""
+
+    def bookings(status: str) -> Coalesce:
+        counted = (
+            Booking.objects.filter(registration=OuterRef("pk"), status=status)
+            .order_by()
+            .values("registration")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(counted), 0)
+
+    live = (
+        Registration.objects.live()
+        .filter(user=OuterRef("pk"))
+        .order_by()
+        .values(
+            json=JSONObject(
+                conference="conference_id",
+                number="number",
+                status="status",
+                pre_events=bookings(Booking.Status.CONFIRMED),
+                waiting=bookings(Booking.Status.WAITLISTED),
+            )
+        )
+    )
+    return User.objects.annotate(live_registrations=ArraySubquery(live))
+
+
+def live_registration(user: User, conference: Conference) -> LiveRegistration | None:
+    """The user's live registration for the conference, from what `users_with_live_registrations`
+    loaded with the user; one query for a user loaded otherwise (just logged in)."""
+    if not user.is_authenticated:
+        return None
+    loaded = getattr(user, "live_registrations", None)
+    if loaded is None:
+        loaded = users_with_live_registrations().get(pk=user.pk).live_registrations
+    for entry in loaded:
+        if entry["conference"] == conference.pk:
+            return LiveRegistration(
+                status=entry["status"],
+                number=entry["number"],
+                pre_events=entry["pre_events"],
+                waiting=entry["waiting"],
+            )
+    return None
 
 
 def _live_first() -> Case:
