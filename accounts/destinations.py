@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 REDIRECT_FIELD = "next"
+PENDING_LOGIN = "account_login"
 
 _find: Callable[[str], Any] | None = None
 
@@ -36,9 +37,17 @@ def safe_path(value: str) -> str:
     return value if url_has_allowed_host_and_scheme(value, allowed_hosts=None) else ""
 
 
-def next_path(request: HttpRequest) -> str:
-    """The `next` an account page was given (its form's, else its address's), if it is ours."""
-    return safe_path(request.POST.get(REDIRECT_FIELD) or request.GET.get(REDIRECT_FIELD, ""))
+def next_path(request: HttpRequest | None) -> str:
+    """The `next` an account page was given (its form's, else its address's), if it is ours;
+    between sign-up and verification, where allauth keeps the pending login's."""
+    if request is None:
+        return ""
+    given = request.POST.get(REDIRECT_FIELD) or request.GET.get(REDIRECT_FIELD)
+    if given is None and hasattr(request, "session"):
+        # allauth's own record of the login waiting for the address to be verified
+        # (allauth.account.internal.stagekit), read only.
+        given = (request.session.get(PENDING_LOGIN) or {}).get("redirect_url")
+    return safe_path(given or "")
 
 
 def return_address(request: HttpRequest) -> str:

@@ -62,10 +62,7 @@ class VoteForm(forms.Form):
                     label=poll.question,
                     max_length=ANSWER_MAX_LENGTH,
                     validators=[validate_visible_text],
-                    error_messages={
-                        **required,
-                        "max_length": _("Keep it to %(limit_value)d characters."),
-                    },
+                    error_messages=required,
                 )
 
     @staticmethod
@@ -117,8 +114,5 @@ class QuestionForm(forms.Form):
         max_length=QUESTION_MAX_LENGTH,
         validators=[validate_question_text],
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={
-            "required": _("Write your question first."),
-            "max_length": _("Keep your question to %(limit_value)d characters."),
-        },
+        error_messages={"required": _("Write your question first.")},
     )

@@ -258,7 +258,7 @@ def test_login_and_sign_up_are_rate_limited_per_address(client, action):
 
     assert_friendly_429(limited)
     assert elsewhere.status_code == 200
-    assert "This field is required." in elsewhere.content.decode()
+    assert "Fill in this field." in elsewhere.content.decode()
 
 
 @pytest.mark.django_db
