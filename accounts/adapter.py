@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from accounts import destinations
@@ -49,6 +49,24 @@ EMAIL_MAX_LENGTH = 254
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # allauth's messages that its forms show, in the site's voice: what happened, what to do.
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "account_inactive": gettext_lazy("This account is closed."),
+        "email_password_mismatch": gettext_lazy(
+            "That email address and password do not match. Check both and try again."
+        ),
+        "email_taken": gettext_lazy("An account already has this email address: log in with it."),
+        "enter_current_password": gettext_lazy("Enter your current password."),
+        "incorrect_password": gettext_lazy("That is not your current password."),
+        "invalid_password_reset": gettext_lazy("This link no longer works: ask for a new one."),
+        "too_many_login_attempts": gettext_lazy(
+            "Too many failed attempts to log in. Wait a few minutes, then try again."
+        ),
+        "unknown_email": gettext_lazy("No account has this email address."),
+        "rate_limited": gettext_lazy("Too many requests in a short time. Wait a minute, then try again."),
+    }
+
     def save_user(self, request, user, form, commit: bool = True):
         """A new account speaks the language its owner signed up in, until they choose another."""
         user.language = get_language() or settings.LANGUAGE_CODE

@@ -60,3 +60,11 @@ class SignupForm(SiteLabels, allauth_forms.SignupForm):
 
 class ResetPasswordKeyForm(SiteLabels, allauth_forms.ResetPasswordKeyForm):
     labels = {"password1": _("New password"), "password2": _("New password again")}
+
+
+class ChangePasswordForm(SiteLabels, allauth_forms.ChangePasswordForm):
+    labels = {
+        "oldpassword": _("Current password"),
+        "password1": _("New password"),
+        "password2": _("New password again"),
+    }
