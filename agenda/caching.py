@@ -22,7 +22,8 @@ Three layers, each cheaper than the one below:
   Anonymous pages carry no CSRF token (their language switch is a GET,
   conference.middleware.LanguageSwitchMiddleware), so one answer fits every anonymous
   visitor of a URL in a language. Logged-in visitors get the page rendered around the
-  cached fragment: one query, for their user.
+  cached fragment: one query, for their user, which brings their registrations along for
+  the header (the authentication backend, registration.backends).
 
 Stars work like seats: the cached HTML holds a marker per session, filled per request with
 a button that the browser's script keeps for a visitor without an account (the same for
