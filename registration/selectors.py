@@ -5,9 +5,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce, JSONObject, TruncDate
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django_countries import countries
 
@@ -49,33 +49,23 @@ def users_with_live_registrations() -> QuerySet[User]:
     """Users, each with `live_registrations`: their live registrations as plain values (the
     conference's id, number, status, pre-events booked and waited for). The session's user is
     loaded this way (registration.backends), so every page's header knows the visitor's
-    registration without a query of its own."""
+    registration without a query of its own.
 
-    def bookings(status: str) -> Coalesce:
-        counted = (
-            Booking.objects.filter(registration=OuterRef("pk"), status=status)
-            .order_by()
-            .values("registration")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return Coalesce(Subquery(counted), 0)
+    Written in SQL: the same subqueries built with the ORM cost every request some
+    milliseconds to compile, several times what PostgreSQL takes to run them."""
+    # A constant text, its values as parameters.
+    live = RawSQL(_LIVE_REGISTRATIONS_SQL, _LIVE_REGISTRATIONS_PARAMS)  # noqa: S611  # nosec B611
+    return User.objects.annotate(live_registrations=live)
 
-    live = (
-        Registration.objects.live()
-        .filter(user=OuterRef("pk"))
-        .order_by()
-        .values(
-            json=JSONObject(
-                conference="conference_id",
-                number="number",
-                status="status",
-                pre_events=bookings(Booking.Status.CONFIRMED),
-                waiting=bookings(Booking.Status.WAITLISTED),
-            )
-        )
-    )
-    return User.objects.annotate(live_registrations=ArraySubquery(live))
+
+_LIVE_REGISTRATIONS_SQL = (
+    "SELECT COALESCE(json_agg(json_build_object('conference', r.conference_id, 'number', r.number, 'status', r.status, "
+    "'pre_events', (SELECT COUNT(*) FROM registration_booking b WHERE b.registration_id = r.id AND b.status = %s), "
+    "'waiting', (SELECT COUNT(*) FROM registration_booking b WHERE b.registration_id = r.id AND b.status = %s)"
+    ")), '[]') "
+    "FROM registration_registration r WHERE r.user_id = registration_user.id AND r.status IN (%s, %s, %s)"
+)
+_LIVE_REGISTRATIONS_PARAMS = (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, *Registration.LIVE_STATUSES)
 
 
 def live_registration(user: User, conference: Conference) -> LiveRegistration | None:
