@@ -14,9 +14,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from accounts import destinations
 from outbox.emails import compose, queue_rendered_email
 from outbox.models import OutgoingEmail
 from outbox.rendering import NothingToSend, RenderedEmail
@@ -48,6 +49,24 @@ EMAIL_MAX_LENGTH = 254
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # allauth's messages that its forms show, in the site's voice: what happened, what to do.
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "account_inactive": gettext_lazy("This account is closed."),
+        "email_password_mismatch": gettext_lazy(
+            "That email address and password do not match. Check both and try again."
+        ),
+        "email_taken": gettext_lazy("An account already has this email address: log in with it."),
+        "enter_current_password": gettext_lazy("Enter your current password."),
+        "incorrect_password": gettext_lazy("That is not your current password."),
+        "invalid_password_reset": gettext_lazy("This link no longer works: ask for a new one."),
+        "too_many_login_attempts": gettext_lazy(
+            "Too many failed attempts to log in. Wait a few minutes, then try again."
+        ),
+        "unknown_email": gettext_lazy("No account has this email address."),
+        "rate_limited": gettext_lazy("Too many requests in a short time. Wait a minute, then try again."),
+    }
+
     def save_user(self, request, user, form, commit: bool = True):
         """A new account speaks the language its owner signed up in, until they choose another."""
         user.language = get_language() or settings.LANGUAGE_CODE
@@ -79,9 +98,10 @@ class AccountAdapter(DefaultAccountAdapter):
             .exists()
         ):
             return
-        # Stores which address to verify, not the link: render_account_email makes a fresh one.
+        # Stores which address to verify, not the link: render_account_email makes a fresh one,
+        # which returns where the visitor was going, on whichever device it is opened.
         name = "email_confirmation_signup" if signup else "email_confirmation"
-        _queue(name, address.email, {"user_id": address.user_id, "email_address_id": address.pk})
+        _queue(name, address.email, {"user_id": address.user_id, "email_address_id": address.pk}, request)
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         """Failed logins are counted per address and per client: a stranger guessing from elsewhere
@@ -90,7 +110,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_password_reset_mail(self, user, email: str, context: dict) -> None:
         """Stores who asked, not the link: render_account_email makes a fresh one."""
-        _queue("password_reset_key", email, {"user_id": user.pk})
+        _queue("password_reset_key", email, {"user_id": user.pk}, context.get("request"))
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Account emails (verification, password reset ...) go through the outbox like all
@@ -110,10 +130,15 @@ class AccountAdapter(DefaultAccountAdapter):
                 stored[name] = value
             elif name != "request":
                 stored[name] = str(value)
-        _queue(template_prefix.rsplit("/", 1)[-1], email, stored)
+        _queue(template_prefix.rsplit("/", 1)[-1], email, stored, self.request)
 
 
-def _queue(name: str, email: str, context: dict) -> None:
+def _queue(name: str, email: str, context: dict, request=None) -> None:
+    """`request`: the one that asked, whose `next` (accounts.destinations) the email keeps, to
+    name the conference the visitor came from and to lead back there."""
+    going = destinations.next_path(request)
+    if going:
+        context = {**context, "next": going}
     queue_rendered_email(
         to=email, kind=f"account_{name}", context=context, language=get_language() or settings.LANGUAGE_CODE
     )
@@ -142,6 +167,11 @@ def render_account_email(email: OutgoingEmail) -> RenderedEmail:
             raise NothingToSend("the address was removed from the account.")
         confirmation = EmailConfirmationHMAC(address)
         context["activate_url"] = settings.SITE_URL + reverse("account_confirm_email", args=[confirmation.key])
+        if email.context.get("next"):
+            context["activate_url"] += f"?{destinations.REDIRECT_FIELD}={quote(email.context['next'])}"
+    # Named after the conference the visitor came from, in its words and with its footer.
+    conference = destinations.conference_of(email.context.get("next", ""))
+    context["conference"] = conference
     host = urlsplit(settings.SITE_URL).netloc
     site = SimpleNamespace(domain=host, name=host)  # what allauth's templates read of a site
     # allauth's render_mail reads the request only through its context, which has none here.
@@ -149,5 +179,5 @@ def render_account_email(email: OutgoingEmail) -> RenderedEmail:
         message = get_adapter().render_mail(
             f"account/email/{name}", email.to, {"email": email.to, "current_site": site, **context}
         )
-    body_text, body_html = compose(heading=message.subject, content=message.body)
+    body_text, body_html = compose(heading=message.subject, content=message.body, conference=conference)
     return RenderedEmail(subject=message.subject, body_text=body_text, body_html=body_html)

@@ -23,9 +23,23 @@ class DeleteAccountForm(forms.Form):
         return password
 
 
-class ResetPasswordForm(allauth_forms.ResetPasswordForm):
+# allauth's labels are Title Case and lean on placeholders (its own pages hide the labels);
+# ours show them, in the site's words.
+class SiteLabels:
+    labels: dict = {}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.label = self.labels.get(name, field.label)
+            field.widget.attrs.pop("placeholder", None)
+
+
+class ResetPasswordForm(SiteLabels, allauth_forms.ResetPasswordForm):
     """A reset link goes only to an address its account has verified: an address added by
     mistake (a typo, someone else's) never lets its owner take the account over."""
+
+    labels = {"email": _("Email address")}
 
     def clean_email(self) -> str:
         email = super().clean_email()
@@ -34,3 +48,23 @@ class ResetPasswordForm(allauth_forms.ResetPasswordForm):
         )
         self.users = [user for user in self.users if user.pk in verified]
         return email
+
+
+class LoginForm(SiteLabels, allauth_forms.LoginForm):
+    labels = {"login": _("Email address"), "remember": _("Keep me logged in on this device")}
+
+
+class SignupForm(SiteLabels, allauth_forms.SignupForm):
+    labels = {"email": _("Email address"), "password2": _("Password again")}
+
+
+class ResetPasswordKeyForm(SiteLabels, allauth_forms.ResetPasswordKeyForm):
+    labels = {"password1": _("New password"), "password2": _("New password again")}
+
+
+class ChangePasswordForm(SiteLabels, allauth_forms.ChangePasswordForm):
+    labels = {
+        "oldpassword": _("Current password"),
+        "password1": _("New password"),
+        "password2": _("New password again"),
+    }

@@ -22,7 +22,8 @@ Three layers, each cheaper than the one below:
   Anonymous pages carry no CSRF token (their language switch is a GET,
   conference.middleware.LanguageSwitchMiddleware), so one answer fits every anonymous
   visitor of a URL in a language. Logged-in visitors get the page rendered around the
-  cached fragment: one query, for their user.
+  cached fragment: one query, for their user, which brings their registrations along for
+  the header (the authentication backend, registration.backends).
 
 Stars work like seats: the cached HTML holds a marker per session, filled per request with
 a button that the browser's script keeps for a visitor without an account (the same for
@@ -188,6 +189,15 @@ def published_conference(slug: str) -> Conference:
     if conference == MISSING:
         raise Http404
     return conference
+
+
+def conference_at(path: str) -> Conference | None:
+    """The published conference a path of this site is part of (/<slug>/...), or None."""
+    slug = path.split("?", 1)[0].split("/", 2)[1] if path.startswith("/") else ""
+    try:
+        return published_conference(slug) if slug else None
+    except Http404:
+        return None
 
 
 def forget_conference(conference_id: int, *slugs: str) -> None:

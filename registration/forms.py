@@ -59,12 +59,6 @@ class DetailsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["country"].widget.attrs["autocomplete"] = "country"
-        # Django's messages speak of "this value"; say which field and how far over it is.
-        for field in self.fields.values():
-            if getattr(field, "max_length", None):
-                field.error_messages["max_length"] = _(
-                    "Shorten this to at most %(limit_value)d characters (it has %(show_value)d)."
-                )
 
 
 class SessionChoiceField(forms.ModelMultipleChoiceField):

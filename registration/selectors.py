@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django_countries import countries
@@ -24,6 +25,66 @@ def registration_for(user: User, conference: Conference) -> Registration | None:
         .order_by(_live_first(), "-created_at", "-pk")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class LiveRegistration:
+    """What the header of every page of a conference says of the visitor's registration."""
+
+    status: str
+    number: int
+    pre_events: int
+    waiting: int
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == Registration.Status.CONFIRMED
+
+    @property
+    def is_waitlisted(self) -> bool:
+        return self.status == Registration.Status.WAITLISTED
+
+
+def users_with_live_registrations() -> QuerySet[User]:
+    """Users, each with `live_registrations`: their live registrations as plain values (the
+    conference's id, number, status, pre-events booked and waited for). The session's user is
+    loaded this way (registration.backends), so every page's header knows the visitor's
+    registration without a query of its own.
+
+    Written in SQL: the same subqueries built with the ORM cost every request some
+    milliseconds to compile, several times what PostgreSQL takes to run them."""
+    # A constant text, its values as parameters.
+    live = RawSQL(_LIVE_REGISTRATIONS_SQL, _LIVE_REGISTRATIONS_PARAMS)  # noqa: S611  # nosec B611
+    return User.objects.annotate(live_registrations=live)
+
+
+_LIVE_REGISTRATIONS_SQL = (
+    "SELECT COALESCE(json_agg(json_build_object('conference', r.conference_id, 'number', r.number, 'status', r.status, "
+    "'pre_events', (SELECT COUNT(*) FROM registration_booking b WHERE b.registration_id = r.id AND b.status = %s), "
+    "'waiting', (SELECT COUNT(*) FROM registration_booking b WHERE b.registration_id = r.id AND b.status = %s)"
+    ")), '[]') "
+    "FROM registration_registration r WHERE r.user_id = registration_user.id AND r.status IN (%s, %s, %s)"
+)
+_LIVE_REGISTRATIONS_PARAMS = (Booking.Status.CONFIRMED, Booking.Status.WAITLISTED, *Registration.LIVE_STATUSES)
+
+
+def live_registration(user: User, conference: Conference) -> LiveRegistration | None:
+    """The user's live registration for the conference, from what `users_with_live_registrations`
+    loaded with the user; one query for a user loaded otherwise (just logged in)."""
+    if not user.is_authenticated:
+        return None
+    loaded = getattr(user, "live_registrations", None)
+    if loaded is None:
+        loaded = users_with_live_registrations().get(pk=user.pk).live_registrations
+    for entry in loaded:
+        if entry["conference"] == conference.pk:
+            return LiveRegistration(
+                status=entry["status"],
+                number=entry["number"],
+                pre_events=entry["pre_events"],
+                waiting=entry["waiting"],
+            )
+    return None
 
 
 def _live_first() -> Case:

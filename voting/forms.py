@@ -57,10 +57,7 @@ class VoteForm(forms.Form):
                     label=poll.question,
                     max_length=ANSWER_MAX_LENGTH,
                     validators=[validate_line],
-                    error_messages={
-                        **required,
-                        "max_length": _("Keep it to %(limit_value)d characters."),
-                    },
+                    error_messages=required,
                 )
 
     @staticmethod
@@ -113,8 +110,5 @@ class QuestionForm(forms.Form):
         # Typed over several lines if need be: they are joined with spaces when it is saved.
         validators=[validate_plain_text],
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={
-            "required": _("Write your question first."),
-            "max_length": _("Keep your question to %(limit_value)d characters."),
-        },
+        error_messages={"required": _("Write your question first.")},
     )

@@ -14,7 +14,7 @@ from registration.models import User
 from tests.conference.test_cache import redis_down  # noqa: F401 (a fixture)
 from tests.factories import PASSWORD, OrganiserFactory, VerifiedUserFactory
 
-TOO_MANY = "Too many failed login attempts. Try again later."
+TOO_MANY = "Too many failed attempts to log in. Wait a few minutes, then try again."
 
 
 class CountingHasher(MD5PasswordHasher):

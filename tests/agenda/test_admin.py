@@ -198,7 +198,7 @@ def test_room_or_speaker_of_another_conference_is_refused(organiser, conference)
 
     assert response.status_code == 200
     errors = html.unescape(response.content.decode())
-    assert "Select a valid choice. That choice is not one of the available choices." in errors
+    assert "is not one of the options; choose one from the list." in errors
     assert not Session.objects.filter(code="panel").exists()
 
 

@@ -95,7 +95,7 @@ def test_a_null_character_gets_a_clear_message(client, conference, sessions):
     response = search(client, conference, "clusters\x00")
 
     assert response.status_code == 400
-    assert "Null characters are not allowed." in text(response)
+    assert "Leave out invisible characters such as null characters." in text(response)
 
 
 def test_search_queries_do_not_grow_with_the_programme(client, conference, django_assert_num_queries):

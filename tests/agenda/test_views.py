@@ -261,7 +261,7 @@ def test_agenda_filters_that_match_nothing_say_so(client, conference, programme)
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("kind=concert", "Select a valid choice. concert is not one of the available choices."),
+        ("kind=concert", "“concert” is not one of the options; choose one from the list."),
         ("track=abc", "“abc” is not a number."),
         ("track=999999", "This programme has no track 999999."),
         ("day=8-11-2017", "Enter a valid date."),

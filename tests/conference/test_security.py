@@ -226,7 +226,7 @@ def test_login_gives_the_same_error_for_a_wrong_password_and_an_unknown_address(
 
     assert known == unknown
     assert known[0] == 200
-    assert "The email address and/or password you specified are not correct." in known[2]
+    assert "That email address and password do not match. Check both and try again." in known[2]
 
 
 def limit(action: str, per: str) -> int:
@@ -258,7 +258,7 @@ def test_login_and_sign_up_are_rate_limited_per_address(client, action):
 
     assert_friendly_429(limited)
     assert elsewhere.status_code == 200
-    assert "This field is required." in elsewhere.content.decode()
+    assert "Fill in this field." in elsewhere.content.decode()
 
 
 @pytest.mark.django_db
@@ -270,7 +270,7 @@ def test_password_guessing_locks_the_guessing_client_out_even_for_the_right_pass
     response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD}, REMOTE_ADDR=address)
 
     assert response.status_code == 200
-    assert "Too many failed login attempts. Try again later." in response.content.decode()
+    assert "Too many failed attempts to log in. Wait a few minutes, then try again." in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 

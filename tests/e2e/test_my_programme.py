@@ -73,7 +73,7 @@ def test_star_three_subscribe_and_see_the_organisers_move(page, conference, live
     page.get_by_role("link", name="Log in").click()
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="On my programme: remove")).to_have_count(3)
     assert set(Star.objects.filter(user=user).values_list("session__code", flat=True)) == {
         "opening",

@@ -17,13 +17,13 @@ def test_newcomer_signs_up_registers_with_two_pre_events_changes_one_and_cancels
 
     # Not logged in: the register page sends her to log in, and on to sign up.
     page.goto(f"/{conference.slug}/register/")
-    expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
-    page.get_by_role("main").get_by_role("link", name="sign up", exact=True).click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_role("main").get_by_role("link", name="Sign up", exact=True).click()
     page.get_by_label("Email").fill("ela.bienkowska@example.eu")
     page.get_by_label("Password:", exact=True).fill("Klastry-2017-Valencia")
-    page.get_by_label("Password (again):").fill("Klastry-2017-Valencia")
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    page.get_by_label("Password again:").fill("Klastry-2017-Valencia")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
 
     page.goto(first_link(smtp_sink.to("ela.bienkowska@example.eu")))
     page.get_by_role("button", name="Confirm").click()

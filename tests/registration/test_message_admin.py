@@ -180,7 +180,7 @@ def test_team_member_with_the_permission_sees_only_their_conferences(client):
 
     assert mine.name in text(form)
     assert other.name not in text(form)
-    assert "Select a valid choice" in text(refused)
+    assert "is not one of the options; choose one from the list." in text(refused)
     assert Message.objects.count() == 1
     # The admin's own page sends back to the index ("does not exist"); ours answer 404.
     assert client.get(url("change", theirs)).url == reverse("admin:index")

@@ -237,7 +237,11 @@ def test_register_again_from_the_form_page_goes_to_the_registration(client, atte
         ({"privacy_digest": "0" * 64}, "privacy_agreed", "The privacy statement has changed since the form was opened"),
         ({"pre_events": ["99999999"]}, "pre_events", "one of those sent is not offered here"),
         ({"pre_events": ["abc"]}, "pre_events", "one of those sent is not offered here"),
-        ({"dietary_requirements": "x\x00y"}, "dietary_requirements", "Null characters are not allowed."),
+        (
+            {"dietary_requirements": "x\x00y"},
+            "dietary_requirements",
+            "Leave out invisible characters such as null characters.",
+        ),
     ],
 )
 def test_register_with_bad_input_answers_400_with_the_error_and_saves_nothing(

@@ -77,9 +77,9 @@ def test_the_voter_page_shows_the_open_poll_and_says_whether_it_is_anonymous(cli
     ("data", "message"),
     [
         ({}, "Choose an answer before you vote."),
-        ({"options": "999999999"}, "Select a valid choice"),
-        ({"options": "1 OR 1=1"}, "Select a valid choice"),
-        ({"options": "99999999999999999999999"}, "Select a valid choice"),
+        ({"options": "999999999"}, "is not one of the options; choose one from the list."),
+        ({"options": "1 OR 1=1"}, "is not one of the options; choose one from the list."),
+        ({"options": "99999999999999999999999"}, "is not one of the options; choose one from the list."),
     ],
 )
 def test_a_crafted_vote_gets_a_400_and_counts_nothing(client, poll, data, message):
@@ -155,8 +155,8 @@ def test_someone_not_allowed_gets_a_403_and_counts_nothing(client, poll, who):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("x" * 61, "Keep it to 60 characters."),
-        ("clusters\x00", "Null characters are not allowed."),
+        ("x" * 61, "Shorten this to at most 60 characters (it has 61)."),
+        ("clusters\x00", "Leave out invisible characters such as null characters."),
         ("clusters\x1b[2J", "invisible characters"),
         ("clus\u202eters", "invisible characters"),
         ("  ", "Choose an answer"),
