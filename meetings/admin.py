@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.admin import ConferenceTimesAdmin
 from accounts.models import Team
 from accounts.teams import limit
 from agenda.models import Conference, Session
@@ -22,7 +23,7 @@ from meetings.models import Meeting, MeetingBlock, MeetingRequest, Sector, Slot,
 PERMISSION = "can_run_meetings"
 
 
-class TeamPermissionAdmin(admin.ModelAdmin):
+class TeamPermissionAdmin(ConferenceTimesAdmin, admin.ModelAdmin):
     """Everything of the conferences where the user may run meetings, and nothing else."""
 
     conference_path = "conference"
