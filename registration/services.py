@@ -158,7 +158,8 @@ def update_details(registration: Registration, *, details: dict[str, Any], actor
             setattr(registration, field, value)
         registration.save(update_fields=[*diff, "updated_at"])
         _record(registration, Action.DETAILS_CHANGED, actor=actor, details=diff)
-        notify(registration, "changed", extra_context={"changed_fields": [_field_label(field) for field in diff]})
+        # The values before and after; the email names the fields in the attendee's language.
+        notify(registration, "changed", extra_context={"changes": diff})
     return registration
 
 
@@ -577,6 +578,3 @@ def _record(registration: Registration, action: str, *, actor: User | None, deta
 def _booking_summary(registration: Registration) -> dict[str, str]:
     return dict(registration.bookings.order_by("session_id").values_list("session__code", "status"))
 
-
-def _field_label(field: str) -> str:
-    return str(Registration._meta.get_field(field).verbose_name)
