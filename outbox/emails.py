@@ -7,6 +7,7 @@ States: queued → sending → sent, or failed (refused for good, or out of atte
 transient failure puts the email back to queued with the time of its next attempt.
 """
 
+import contextlib
 import itertools
 import logging
 import random
@@ -171,7 +172,9 @@ def queue_rendered_email(
 def _save(email: OutgoingEmail) -> OutgoingEmail | None:
     email.message_id = _make_message_id()
     try:
-        with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's transaction usable
+        # A savepoint, where a dedup key may collide, leaves the caller's transaction usable after
+        # a duplicate; without a key it would only cost two round trips, often under a lock.
+        with transaction.atomic() if email.dedup_key else contextlib.nullcontext():
             email.save(force_insert=True)
     except IntegrityError:
         if email.dedup_key and OutgoingEmail.objects.filter(dedup_key=email.dedup_key).exists():
