@@ -121,9 +121,9 @@ class Conference(TranslatedModel):
     # registration app's migration 0007): the registration service reads them with the
     # conference row it locks anyway, instead of counting the registrations each time. A
     # save() from Python never changes them, whatever values the instance holds.
-    last_registration_number = models.PositiveIntegerField(default=0, editable=False)
-    confirmed_registrations = models.PositiveIntegerField(default=0, editable=False)
-    waiting_registrations = models.PositiveIntegerField(default=0, editable=False)
+    last_registration_number = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    confirmed_registrations = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    waiting_registrations = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
