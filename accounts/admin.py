@@ -44,14 +44,17 @@ class ConferenceTimesAdmin:
             if isinstance(field, DateTimeField):
                 setattr(self, field.name + self.SUFFIX, self._in_zone(field))
 
+    def in_conference_zone(self, obj, value) -> str:
+        """`value`, a date-time of `obj` or of something it refers to, as this admin shows them."""
+        if value is None:
+            return self.get_empty_value_display()
+        zone = getattr(obj, self.ZONE, None) or settings.TIME_ZONE
+        return f"{date_format(timezone.localtime(value, zoneinfo.ZoneInfo(zone)), 'DATETIME_FORMAT')} ({zone})"
+
     def _in_zone(self, field: DateTimeField):
         @admin.display(description=capfirst(field.verbose_name), ordering=field.name)
         def shown(obj) -> str:
-            value = getattr(obj, field.name)
-            if value is None:
-                return self.get_empty_value_display()
-            zone = getattr(obj, self.ZONE, None) or settings.TIME_ZONE
-            return f"{date_format(timezone.localtime(value, zoneinfo.ZoneInfo(zone)), 'DATETIME_FORMAT')} ({zone})"
+            return self.in_conference_zone(obj, getattr(obj, field.name))
 
         return shown
 
