@@ -96,6 +96,7 @@ def test_register_is_pending_where_the_conference_requires_approval():
 
     assert registration.status == Status.PENDING
     assert len(emails_to(user, "received")) == 1
+    conference.refresh_from_db()
     assert selectors.places_left(conference) == 1
 
 
