@@ -38,6 +38,12 @@ class Entry:
     is_cancelled: bool = False
 
 
+def location(conference: Conference, *places: str) -> str:
+    """An event's LOCATION: the given places (a table, a room), then the venue and the city,
+    so that a map app finds the building from the calendar entry alone."""
+    return ", ".join(part for part in (*places, conference.venue, conference.city) if part)
+
+
 def build_calendar(
     conference: Conference,
     sessions: Iterable[Session],
@@ -75,7 +81,8 @@ def build_calendar(
         event.add("dtend", conference.end_date + datetime.timedelta(days=1))
         event.add("dtstamp", conference.updated_at)
         event.add("status", "CANCELLED" if conference.is_cancelled else "CONFIRMED")
-        event.add("location", ", ".join(part for part in (conference.venue, conference.city) if part))
+        if location(conference):
+            event.add("location", location(conference))
         event.add("url", settings.SITE_URL + conference.get_absolute_url())
         calendar.add_component(event)
     for session in sessions:
@@ -92,9 +99,9 @@ def build_calendar(
         event.add("sequence", session.sequence)
         event.add("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")
         event.add("categories", [session.kind_label])
-        location = session.room.name if session.room_id else conference.venue
-        if location:
-            event.add("location", location)
+        where = location(conference, session.room.name if session.room_id else "")
+        if where:
+            event.add("location", where)
         if session.abstract:
             event.add("description", session.abstract)
         url = reverse("agenda:session", kwargs={"slug": conference.slug, "code": session.code})

@@ -117,6 +117,13 @@ class Conference(TranslatedModel):
     # Raised by every organiser edit of the conference or its programme: the key of
     # all cached public pages and exports, so an edit makes them stale at once.
     content_version = models.PositiveIntegerField(default=1, editable=False)
+    # Kept by the database alone, from the registrations themselves (triggers of the
+    # registration app's migration 0007): the registration service reads them with the
+    # conference row it locks anyway, instead of counting the registrations each time. A
+    # save() from Python never changes them, whatever values the instance holds.
+    last_registration_number = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    confirmed_registrations = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    waiting_registrations = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     guid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

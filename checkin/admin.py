@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import ConferenceTimesAdmin
 from checkin.models import BadgePrint, CertificateSettings, CheckIn, Ticket
 
 
@@ -10,25 +11,29 @@ class CertificateSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ConferenceTimesAdmin, admin.ModelAdmin):
     """Organisers set the role printed on a badge here, adding the ticket of a registration that
     has none yet (tickets are otherwise made when first needed); the token is never shown or
     changed."""
 
+    conference_path = "registration__conference"
     list_display = ["registration", "role", "created_at"]
     list_filter = ["role", "registration__conference"]
     list_editable = ["role"]
     list_select_related = ["registration__conference"]
     search_fields = ["registration__given_name", "registration__family_name", "registration__organisation"]
     fields = ["registration", "role", "created_at"]
+    readonly_fields = ["created_at"]
     raw_id_fields = ["registration"]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
-        return ["registration", "created_at"] if obj else ["created_at"]
+        readonly = super().get_readonly_fields(request, obj)
+        return ["registration", *readonly] if obj else readonly
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(ConferenceTimesAdmin, admin.ModelAdmin):
+    conference_path = "registration__conference"
     list_display = ["registration", "day", "session", "checked_in_at", "checked_in_by", "undone_at"]
     list_filter = ["registration__conference", "day"]
     list_select_related = ["registration__conference", "session", "checked_in_by"]
@@ -42,7 +47,7 @@ class CheckInAdmin(admin.ModelAdmin):
 
 
 @admin.register(BadgePrint)
-class BadgePrintAdmin(admin.ModelAdmin):
+class BadgePrintAdmin(ConferenceTimesAdmin, admin.ModelAdmin):
     list_display = ["conference", "printed_at", "printed_by", "badges"]
     list_select_related = ["conference", "printed_by"]
 

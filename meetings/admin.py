@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.admin import ConferenceTimesAdmin
 from accounts.models import Team
 from accounts.teams import limit
 from agenda.models import Conference, Session
@@ -22,7 +23,7 @@ from meetings.models import Meeting, MeetingBlock, MeetingRequest, MeetingSettin
 PERMISSION = "can_run_meetings"
 
 
-class TeamPermissionAdmin(admin.ModelAdmin):
+class TeamPermissionAdmin(ConferenceTimesAdmin, admin.ModelAdmin):
     """Everything of the conferences where the user may run meetings, and nothing else."""
 
     conference_path = "conference"
@@ -216,7 +217,7 @@ class MeetingRequestAdmin(TeamPermissionAdmin):
 @admin.register(Meeting)
 class MeetingAdmin(TeamPermissionAdmin):
     conference_path = "block__session__conference"
-    list_display = ["request", "block", "slot", "table", "status", "no_show"]
+    list_display = ["request", "block", "slot_start", "table", "status", "no_show"]
     list_filter = ["status", "no_show", "block__session__conference"]
     list_select_related = [
         "request__sender__registration",
@@ -225,9 +226,13 @@ class MeetingAdmin(TeamPermissionAdmin):
         "table",
         "block__session",
     ]
-    fields = ["request", "block", "slot", "table", "status", "no_show"]
+    fields = ["request", "block", "slot_start", "table", "status", "no_show"]
     readonly_fields = fields
     actions = ["mark_no_show", "mark_held"]
+
+    @admin.display(description=_("slot"), ordering="slot__start")
+    def slot_start(self, meeting: Meeting) -> str:
+        return self.in_conference_zone(meeting, meeting.slot.start if meeting.slot_id else None)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

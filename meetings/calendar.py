@@ -10,13 +10,22 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from icalendar import Calendar, Event
 
-from agenda.calendar import PRODID, Entry
+from agenda.calendar import PRODID, Entry, location
+from agenda.models import Conference
 from meetings import selectors
 from meetings.models import Meeting, Profile
 
 
 def meeting_uid(meeting: Meeting) -> str:
     return f"{meeting.guid}@meetings.conference"
+
+
+def meeting_location(meeting: Meeting, conference: Conference) -> str:
+    """The table, then the room, venue and city (agenda.calendar.location). The meeting needs
+    its table and its block's session with its room loaded."""
+    block = meeting.block
+    room = block.session.room.name if block.session.room_id else ""
+    return location(conference, f"{block.table_label or gettext('Table')} {meeting.table.number}", room)
 
 
 def build_meeting_calendar(meeting: Meeting, *, viewer: Profile) -> bytes:
@@ -45,11 +54,7 @@ def build_meeting_calendar(meeting: Meeting, *, viewer: Profile) -> bytes:
     event.add("last-modified", meeting.updated_at)
     event.add("sequence", meeting.sequence)
     event.add("status", "CANCELLED" if meeting.status == Meeting.Status.CANCELLED else "CONFIRMED")
-    label = block.table_label or gettext("Table")
-    where = ", ".join(
-        part for part in (block.session.room.name if block.session.room_id else "", conference.venue) if part
-    )
-    event.add("location", f"{label} {meeting.table.number}" + (f" · {where}" if where else ""))
+    event.add("location", meeting_location(meeting, conference))
     event.add("url", settings.SITE_URL + reverse("meetings:home", kwargs={"slug": conference.slug}))
     calendar.add_component(event)
     calendar.add_missing_timezones(
@@ -68,7 +73,6 @@ def programme_entries(user, conference) -> list[Entry]:
     entries = []
     for meeting in selectors.timetable(profile).filter(slot__isnull=False):
         other = meeting.request.other(profile)
-        block = meeting.block
         entries.append(
             Entry(
                 uid=meeting_uid(meeting),
@@ -76,7 +80,7 @@ def programme_entries(user, conference) -> list[Entry]:
                 % {"name": other.registration.full_name, "organisation": other.registration.organisation},
                 start=meeting.slot.start,
                 end=meeting.slot.end,
-                location=f"{block.table_label or gettext('Table')} {meeting.table.number}",
+                location=meeting_location(meeting, conference),
                 url=settings.SITE_URL + reverse("meetings:home", kwargs={"slug": conference.slug}),
                 sequence=meeting.sequence,
                 updated_at=meeting.updated_at,

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries.filters import CountryFilter
 
-from accounts.admin import TeamScopedAdmin, TeamScopedInline
+from accounts.admin import ConferenceTimesAdmin, TeamScopedAdmin, TeamScopedInline
 from accounts.teams import limit, team_conference_ids, user_can
 from agenda.models import Conference, Session
 from registration import exports, messaging, services
@@ -100,8 +100,9 @@ class ReasonForm(forms.Form):
     )
 
 
-class BookingInline(TeamScopedInline, admin.TabularInline):
+class BookingInline(ConferenceTimesAdmin, TeamScopedInline, admin.TabularInline):
     model = Booking
+    conference_path = "session__conference"
     fields = ["session", "status", "status_changed_at"]
     readonly_fields = fields
     extra = 0
@@ -115,8 +116,9 @@ class BookingInline(TeamScopedInline, admin.TabularInline):
         return False
 
 
-class RegistrationChangeInline(TeamScopedInline, admin.TabularInline):
+class RegistrationChangeInline(ConferenceTimesAdmin, TeamScopedInline, admin.TabularInline):
     model = RegistrationChange
+    conference_path = "registration__conference"
     fields = ["created_at", "action", "actor", "details"]
     readonly_fields = fields
     extra = 0
@@ -130,7 +132,7 @@ class RegistrationChangeInline(TeamScopedInline, admin.TabularInline):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(TeamScopedAdmin, admin.ModelAdmin):
+class RegistrationAdmin(ConferenceTimesAdmin, TeamScopedAdmin, admin.ModelAdmin):
     view_permission = "can_view_registrations"
     team_permission = "can_change_registrations"
     action_permissions = {"export_selected": "can_export_attendees"}
@@ -171,9 +173,10 @@ class RegistrationAdmin(TeamScopedAdmin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         # A registration that is over keeps its record as it was.
+        readonly = super().get_readonly_fields(request, obj)
         if obj is not None and obj.status not in Registration.LIVE_STATUSES:
-            return [*self.readonly_fields, *Registration.DETAIL_FIELDS, "pre_events"]
-        return self.readonly_fields
+            return [*readonly, *Registration.DETAIL_FIELDS, "pre_events"]
+        return readonly
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_team_permission(request, "can_export_attendees")
@@ -304,7 +307,7 @@ class RegistrationAdmin(TeamScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(TeamScopedAdmin, admin.ModelAdmin):
+class BookingAdmin(ConferenceTimesAdmin, TeamScopedAdmin, admin.ModelAdmin):
     conference_path = "session__conference"
     team_permission = "can_view_registrations"
     list_display = ["registration", "session", "status", "status_changed_at"]
@@ -324,7 +327,7 @@ class BookingAdmin(TeamScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(RegistrationChange)
-class RegistrationChangeAdmin(TeamScopedAdmin, admin.ModelAdmin):
+class RegistrationChangeAdmin(ConferenceTimesAdmin, TeamScopedAdmin, admin.ModelAdmin):
     conference_path = "registration__conference"
     team_permission = "can_view_registrations"
     list_display = ["created_at", "registration", "action", "actor"]
@@ -344,7 +347,7 @@ class RegistrationChangeAdmin(TeamScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(ExportRecord)
-class ExportRecordAdmin(TeamScopedAdmin, admin.ModelAdmin):
+class ExportRecordAdmin(ConferenceTimesAdmin, TeamScopedAdmin, admin.ModelAdmin):
     team_permission = "can_export_attendees"
     """Who downloaded which attendee list: kept as written."""
 
@@ -470,7 +473,7 @@ class MessageAdminForm(forms.ModelForm):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ConferenceTimesAdmin, admin.ModelAdmin):
     """Organisers (and team members who may message attendees) write a message, preview it,
     send themselves a test, then send it; the page shows its progress, and the message
     stays in the conference's history with its audience and counts."""
@@ -525,11 +528,12 @@ class MessageAdmin(admin.ModelAdmin):
         return limit(super().get_queryset(request).with_counts(), request.user, MESSAGE_PERMISSION)
 
     def get_fieldsets(self, request: HttpRequest, obj=None) -> list:
+        fieldsets = super().get_fieldsets(request, obj)
         if messaging.can_filter_check_in():
-            return self.fieldsets
+            return fieldsets
         return [
             (name, {"fields": [field for field in options["fields"] if field != "checked_in"]})
-            for name, options in self.fieldsets
+            for name, options in fieldsets
         ]
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):

@@ -256,7 +256,8 @@ class RegistrationChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} ({self.created_at:%Y-%m-%d %H:%M})"
+        # No time here: a name has no time zone to show it in (the admin shows when, in the conference's).
+        return f"{self.get_action_display()} #{self.pk}"
 
 
 class ExportRecord(models.Model):
@@ -302,7 +303,7 @@ class ExportRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.user_email} ({self.created_at:%Y-%m-%d %H:%M})"
+        return f"{self.get_kind_display()} · {self.user_email} #{self.pk}"
 
 
 class ProgrammeFeed(models.Model):

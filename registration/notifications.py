@@ -16,6 +16,7 @@ from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from agenda.calendar import build_calendar
@@ -98,13 +99,16 @@ def render_email(email: OutgoingEmail) -> RenderedEmail:
     if registration is None or registration.user is None:
         raise NothingToSend("the account was deleted.")
     conference = registration.conference
-    sessions = [
-        booking.session
-        for booking in registration.bookings.filter(status=Booking.Status.CONFIRMED).select_related(
-            "session__room", "session__conference"
-        )
-    ]
-    context = {"registration": registration, "conference": conference, "sessions": sessions}
+    bookings = list(registration.bookings.select_related("session__room", "session__conference"))
+    sessions = [booking.session for booking in bookings if booking.status == Booking.Status.CONFIRMED]
+    context = {
+        "registration": registration,
+        "conference": conference,
+        "sessions": sessions,
+        "waiting_session_ids": {
+            booking.session_id for booking in bookings if booking.status != Booking.Status.CONFIRMED
+        },
+    }
     for name, value in email.context.items():
         if name == "session_id":
             context["session"] = Session.objects.select_related("room", "conference").filter(pk=value).first()
@@ -115,6 +119,8 @@ def render_email(email: OutgoingEmail) -> RenderedEmail:
             context[name.removesuffix("_ids")] = [by_id[pk] for pk in value if pk in by_id]
         elif name == "previous_start":
             context[name] = datetime.datetime.fromisoformat(value) if value else None
+        elif name == "changes":
+            context[name] = [_described_change(field, *values) for field, values in value.items()]
         elif name != "registration_id":
             context[name] = value
     kind = email.kind
@@ -198,6 +204,22 @@ def queue_reminders(*, limit: int) -> int:
             if notify(registration, "reminder", dedup_key=f"reminder:{registration.pk}"):
                 queued += 1
     return queued
+
+
+def _described_change(field_name: str, before, after) -> dict[str, str]:
+    """A detail's change as the attendee reads it, in their language: the field's label and
+    the values before and after (the labels of choices, yes or no, "(none)" for empty)."""
+    field = Registration._meta.get_field(field_name)
+    choices = dict(field.flatchoices) if field.choices else {}
+
+    def shown(value) -> str:
+        if isinstance(value, bool):
+            return gettext("yes") if value else gettext("no")
+        if value in ("", None):
+            return gettext("(none)")
+        return str(choices.get(value, value))
+
+    return {"label": capfirst(field.verbose_name), "before": shown(before), "after": shown(after)}
 
 
 def _calendar_attachment(conference: Conference, sessions: list[Session]) -> dict:

@@ -226,8 +226,9 @@ def seats_taken(session_ids: Collection[int]) -> dict[int, int]:
 
 
 def places_left(conference: Conference) -> int:
-    confirmed = Registration.objects.filter(conference=conference, status=Registration.Status.CONFIRMED).count()
-    return free(conference.capacity, confirmed)
+    """Places left as of when `conference` was read: its counter of places taken (kept by the
+    database with every registration, see agenda.Conference), so no query."""
+    return free(conference.capacity, conference.confirmed_registrations)
 
 
 def last_details(user: User) -> dict[str, Any]:

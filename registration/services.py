@@ -4,11 +4,14 @@ The locking contract, the same in every function here: one transaction; the conf
 row is locked first (`select_for_update(no_key=True)`: the agenda's services lock it in
 that mode too, before they touch a session, so an organiser's edit and a registration
 run one after the other instead of deadlocking), then the sessions whose seats are
-counted, in one query ordered by primary key; then places and seats are recounted from
-the rows themselves and the change is written. Because every writer takes the conference
-lock first, the writes to one conference's registrations happen one at a time and no
-count can race, while other conferences are untouched. Nothing is kept as a counter in
-Python or Redis; the unique constraints on the tables stand behind the locks. The locks
+counted, in one query ordered by primary key; then places and seats are checked and the
+change is written. Because every writer takes the conference lock first, the writes to one
+conference's registrations happen one at a time and no count can race, while other
+conferences are untouched. The conference's registration numbers and places come with the
+locked row itself: counters that PostgreSQL keeps from the registrations in the same
+statement that changes one (triggers; see agenda.Conference), so nothing is recounted and
+nothing is counted in Python or Redis. Seats are recounted from the bookings. The unique
+constraints on the tables stand behind the locks. The locks
 are of the no-key kind, which an UPDATE takes: they exclude each other, but not the
 inserts that merely refer to the rows (a staff member's export record, an organiser's new
 session), which would otherwise queue behind every registration waiting for the conference.
@@ -31,8 +34,6 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from django.db import transaction
-from django.db.models import Exists, Func, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -107,7 +108,7 @@ def register(
         check_session_choice(sessions, chosen=chosen, already_booked=set())
 
         now = timezone.now()
-        tally = _tally(conference)
+        tally = _tally_as_locked(conference)
         registration = Registration.objects.create(
             conference=conference,
             user=user,
@@ -132,7 +133,8 @@ def register(
             actor=user,
             details={"status": registration.status, "pre_events": pre_events},
         )
-        _announce_outcome(registration)
+        # Everyone waiting is ahead of a newcomer.
+        _announce_outcome(registration, position=tally.waiting + 1)
         _announce_seats(seated, skip={registration.pk})
     return registration
 
@@ -159,7 +161,8 @@ def update_details(registration: Registration, *, details: dict[str, Any], actor
             setattr(registration, field, value)
         registration.save(update_fields=[*diff, "updated_at"])
         _record(registration, Action.DETAILS_CHANGED, actor=actor, details=diff)
-        notify(registration, "changed", extra_context={"changed_fields": [_field_label(field) for field in diff]})
+        # The values before and after; the email names the fields in the attendee's language.
+        notify(registration, "changed", extra_context={"changes": diff})
     return registration
 
 
@@ -265,7 +268,9 @@ def approve_registration(registration: Registration, *, actor: User) -> Registra
         if registration.status != Status.PENDING:
             raise InvalidTransition(_("Only a registration pending approval can be approved."))
         now = timezone.now()
-        _set_status(registration, _status_for_newcomer(conference, _tally(conference), approved=True), now=now)
+        _set_status(
+            registration, _status_for_newcomer(conference, _tally_as_locked(conference), approved=True), now=now
+        )
         seated = _seat_if_confirmed(registration, conference, now=now)
         _record(registration, Action.APPROVED, actor=actor, details={"status": registration.status})
         if registration.status == Status.CONFIRMED:
@@ -307,7 +312,7 @@ def move_up(registration: Registration, *, actor: User) -> Registration:
         if registration.status != Status.WAITLISTED:
             raise InvalidTransition(_("Only a registration on the waiting list can be moved up."))
         now = timezone.now()
-        if _tally(conference).confirmed < conference.capacity:
+        if _tally_as_locked(conference).confirmed < conference.capacity:
             _set_status(registration, Status.CONFIRMED, now=now)
             seated = _seat_if_confirmed(registration, conference, now=now)
             _record(registration, Action.PROMOTED, actor=actor, details={"moved_up": True})
@@ -416,25 +421,30 @@ def _only_details(details: dict[str, Any]) -> dict[str, Any]:
 class Tally(NamedTuple):
     last_number: int
     confirmed: int
-    anyone_waiting: bool
+    waiting: int
+
+    @property
+    def anyone_waiting(self) -> bool:
+        return self.waiting > 0
 
 
 def _tally(conference: Conference) -> Tally:
-    """The conference's last registration number, places taken and whether anyone waits: one
-    statement, read after the conference lock is held (so it sees every earlier commit)."""
-    registrations = Registration.objects.filter(conference=OuterRef("pk")).order_by()
-    last_number, confirmed, anyone_waiting = (
-        Conference.objects.filter(pk=conference.pk)
-        .values_list(
-            Coalesce(Subquery(registrations.order_by("-number").values("number")[:1]), 0),
-            Subquery(
-                registrations.filter(status=Status.CONFIRMED).annotate(n=Func("pk", function="COUNT")).values("n")
-            ),
-            Exists(registrations.filter(status=Status.WAITLISTED)),
-        )
+    """The conference's last registration number, places taken and people waiting, as its
+    counters hold them now (one row by primary key; the database keeps them with every
+    change of a registration, see agenda.Conference), read with the conference lock held."""
+    return Tally(
+        *Conference.objects.filter(pk=conference.pk)
+        .values_list("last_registration_number", "confirmed_registrations", "waiting_registrations")
         .get()
     )
-    return Tally(last_number, confirmed, anyone_waiting)
+
+
+def _tally_as_locked(conference: Conference) -> Tally:
+    """The counters of the row _lock_conference just returned, before this transaction
+    changed any registration: no query."""
+    return Tally(
+        conference.last_registration_number, conference.confirmed_registrations, conference.waiting_registrations
+    )
 
 
 def _status_for_newcomer(conference: Conference, tally: Tally, *, approved: bool = False) -> str:
@@ -564,13 +574,13 @@ def _announce_seats(seated: list[Booking], *, skip: set[int]) -> None:
         notify(booking.registration, "promoted", extra_context={"session": booking.session})
 
 
-def _announce_outcome(registration: Registration) -> None:
+def _announce_outcome(registration: Registration, *, position: int) -> None:
     if registration.status == Status.PENDING:
         notify(registration, "received")
     elif registration.status == Status.CONFIRMED:
         notify(registration, "confirmed")
     else:
-        notify(registration, "waitlisted", extra_context={"position": selectors.waitlist_position(registration)})
+        notify(registration, "waitlisted", extra_context={"position": position})
 
 
 def _record(registration: Registration, action: str, *, actor: User | None, details: dict) -> None:
@@ -579,7 +589,3 @@ def _record(registration: Registration, action: str, *, actor: User | None, deta
 
 def _booking_summary(registration: Registration) -> dict[str, str]:
     return dict(registration.bookings.order_by("session_id").values_list("session__code", "status"))
-
-
-def _field_label(field: str) -> str:
-    return str(Registration._meta.get_field(field).verbose_name)

@@ -47,7 +47,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     waiting_lists += [(session.title, session.seats_waiting) for session in pre_events]
     context = {
         "conference": conference,
-        "now": timezone.localtime(timezone.now(), conference.tz),
+        "now": timezone.now(),
         "places": {
             "capacity": conference.capacity,
             "confirmed": confirmed,

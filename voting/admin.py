@@ -7,6 +7,7 @@ anonymity, whether votes can change) is fixed once it opens: voters were told.
 
 from django.contrib import admin
 
+from accounts.admin import ConferenceTimesAdmin
 from accounts.teams import limit
 from agenda.models import Session
 from agenda.services import bump_content_version
@@ -27,7 +28,8 @@ class OptionInline(admin.TabularInline):
 
 
 @admin.register(Poll)
-class PollAdmin(admin.ModelAdmin):
+class PollAdmin(ConferenceTimesAdmin, admin.ModelAdmin):
+    conference_path = "session__conference"
     list_display = ["question", "session", "kind", "state", "is_anonymous"]
     list_filter = ["state", "kind", "session__conference"]
     search_fields = ["question", "session__title"]
@@ -39,7 +41,7 @@ class PollAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fixed = (*FIXED_ONCE_OPEN, "session") if obj is not None and obj.state != Poll.State.DRAFT else ()
-        return [*self.readonly_fields, *fixed]
+        return [*super().get_readonly_fields(request, obj), *fixed]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "session":

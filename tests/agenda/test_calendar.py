@@ -107,6 +107,25 @@ def test_every_event_has_an_end_a_uid_and_a_status():
     assert found[conference.name].decoded("dtend") == dt.date(2017, 11, 10)
 
 
+def test_location_names_room_venue_and_city_so_maps_find_it(client):
+    conference = ConferenceFactory(slug="valencia", venue="Veles e Vents", city="Valencia")
+    room = RoomFactory(conference=conference, name="Sala Mediterráneo")
+    in_room = SessionFactory(conference=conference, title="Smart voting", room=room)
+    everywhere = SessionFactory(conference=conference, title="Lunch", room=None)
+
+    files = [
+        build_calendar(conference, [in_room, everywhere], include_conference=True),
+        client.get(f"/valencia/agenda/{in_room.code}.ics").content,
+        client.get("/valencia/agenda.ics").content,
+    ]
+
+    for ical in files:
+        found = events(ical)
+        assert found["Smart voting"]["location"] == "Sala Mediterráneo, Veles e Vents, Valencia"
+    assert events(files[0])["Lunch"]["location"] == "Veles e Vents, Valencia"
+    assert events(files[0])[conference.name]["location"] == "Veles e Vents, Valencia"
+
+
 def test_moved_session_keeps_its_uid_and_raises_sequence_and_last_modified():
     conference = conference_in("Europe/Madrid", dt.date(2017, 11, 8), dt.date(2017, 11, 9))
     session = session_at(conference, "Smart voting", dt.datetime(2017, 11, 8, 15, tzinfo=conference.tz))
@@ -125,5 +144,5 @@ def test_moved_session_keeps_its_uid_and_raises_sequence_and_last_modified():
     assert after["uid"] == before["uid"] == session_uid(session)
     assert after["sequence"] == before["sequence"] + 1
     assert after.decoded("last-modified") > before.decoded("last-modified")
-    assert after["location"] == "Sala 2"
+    assert after["location"] == "Sala 2, Veles e Vents, Valencia"
     assert after.decoded("dtstart") == dt.datetime(2017, 11, 9, 15, tzinfo=conference.tz)

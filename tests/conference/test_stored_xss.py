@@ -250,7 +250,9 @@ def test_calendar_exports_carry_every_field_as_data(world):
     assert str(calendar["x-wr-calname"]) == world["conference.name"]
     assert set(events) == {world["session.title"], world["keynote"]}
     assert str(events[world["session.title"]]["description"]) == world["session.abstract"]
-    assert str(events[world["session.title"]]["location"]) == world["room"]
+    assert str(events[world["session.title"]]["location"]) == ", ".join(
+        world[name] for name in ("room", "conference.venue", "conference.city")
+    )
     (single,) = Calendar.from_ical(one.content).walk("VEVENT")
     assert str(single["summary"]) == world["session.title"]
     assert one.content.count(b"BEGIN:VEVENT") == 1

@@ -1,8 +1,10 @@
 import datetime as dt
+import zoneinfo
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
+from django.utils import dateformat
 
 from meetings import services
 from meetings.models import Meeting, MeetingBlock
@@ -94,3 +96,18 @@ def test_cancel_action_cancels_the_block(client, team_member, block, ela, marcel
 
     assert MeetingBlock.objects.get(pk=block.pk).is_cancelled
     assert not ProfileFactory._meta.model.objects.get(pk=ela.pk).sent_requests.filter(status="pending").exists()
+
+
+def test_meetings_list_their_slot_and_request_times_in_the_conference_zone(client, team_member, block, ela, marcel):
+    slot = block.slots.first()
+    meeting = services.accept_request(
+        services.send_request(ela, block=block, recipient=marcel), by=marcel, slot_id=slot.pk
+    )
+    madrid = slot.start.astimezone(zoneinfo.ZoneInfo("Europe/Madrid"))
+
+    listing = client.get(MEETINGS).content.decode()
+    detail = client.get(reverse("admin:meetings_meetingrequest_change", args=[meeting.request.pk])).content.decode()
+
+    assert f"{dateformat.format(madrid, 'j F Y, H:i')} (Europe/Madrid)" in listing
+    assert f"{slot.start:%Y-%m-%d %H:%M}" not in listing
+    assert "(Europe/Madrid)" in detail

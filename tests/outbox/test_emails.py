@@ -81,6 +81,20 @@ def test_compose_escapes_text_in_html_and_links_urls():
     assert "R&amp;D Days" in html
 
 
+def test_compose_makes_dash_lines_a_real_list_in_html():
+    text, html = compose(
+        heading="Your sessions",
+        content="Your sessions:\n- Lab <1> https://example.org/lab\n- Tour & lunch\nSee you there.\n\n- Alone",
+    )
+
+    assert "Your sessions:\n- Lab <1> https://example.org/lab\n- Tour & lunch\nSee you there." in text
+    assert (
+        "<p>Your sessions:</p>\n<ul><li>Lab &lt;1&gt; "
+        '<a href="https://example.org/lab" rel="nofollow">https://example.org/lab</a></li>'
+        "<li>Tour &amp; lunch</li></ul>\n<p>See you there.</p>\n<ul><li>Alone</li></ul>"
+    ) in html
+
+
 def test_send_email_delivers_with_headers_parts_and_attachment(smtp_backend):
     email = make_email(
         attachments=[

@@ -1,3 +1,4 @@
+import datetime as dt
 import html
 import re
 
@@ -10,6 +11,7 @@ from django.urls import reverse
 from outbox.models import OutgoingEmail
 from registration import selectors, services
 from registration.models import Booking, Registration, RegistrationChange
+from registration.notifications import notify
 from tests.emails import written
 from tests.factories import (
     BookingFactory,
@@ -311,3 +313,29 @@ def test_a_pre_event_filter_that_is_no_number_lists_everyone_instead_of_failing(
 
     assert response.status_code == with_conference.status_code == 200
     assert "booked@example.eu" in text(response)
+
+
+def test_admin_shows_times_in_each_conferences_zone_and_names_it(client, organiser):
+    madrid = ConferenceFactory(timezone="Europe/Madrid")
+    new_york = ConferenceFactory(timezone="America/New_York")
+    moment = dt.datetime(2026, 12, 5, 1, 59, tzinfo=dt.UTC)
+    in_madrid = RegistrationFactory(conference=madrid, family_name="Bieńkowska")
+    RegistrationFactory(conference=new_york, family_name="Gil·labert")
+    Registration.objects.update(created_at=moment, privacy_agreed_at=moment)
+    RegistrationChange.objects.create(registration=in_madrid, action=Action.REGISTERED, details={})
+    RegistrationChange.objects.update(created_at=moment)
+    notify(in_madrid, "confirmed")
+    OutgoingEmail.objects.update(created_at=moment)
+
+    listing = text(client.get(CHANGELIST))
+    detail = text(client.get(change_url(in_madrid)))
+    history = text(client.get(reverse("admin:registration_registrationchange_changelist")))
+
+    assert "5 December 2026, 02:59 (Europe/Madrid)" in listing
+    assert "4 December 2026, 20:59 (America/New_York)" in listing
+    assert "01:59" not in listing
+    # The change page: its read-only times and its history's.
+    assert detail.count("5 December 2026, 02:59 (Europe/Madrid)") == 2
+    assert "5 December 2026, 02:59 (Europe/Madrid)" in history
+    outgoing = text(client.get(reverse("admin:outbox_outgoingemail_changelist")))
+    assert "5 December 2026, 02:59 (Europe/Madrid)" in outgoing

@@ -121,6 +121,10 @@ def check_capacity(conference: Conference) -> None:
     assert not waiting or confirmed == conference.capacity, "people wait while places are free"
     numbers = sorted(registrations.values_list("number", flat=True))
     assert numbers == list(range(1, len(numbers) + 1)), "registration numbers are not 1..n"
+    counters = Conference.objects.values_list(
+        "last_registration_number", "confirmed_registrations", "waiting_registrations"
+    ).get(pk=conference.pk)
+    assert counters == (max(numbers, default=0), confirmed, len(waiting)), f"counters {counters} are not the counts"
     assert [r.number for r in waiting] == sorted(r.number for r in waiting), "waiting list out of arrival order"
     stray = Booking.objects.filter(session__conference=conference, status=Booking.Status.CONFIRMED).exclude(
         registration__status=Status.CONFIRMED
@@ -304,6 +308,46 @@ def in_thread(work, errors: list, pids: list | None = None, *, name: str = "") -
     thread = threading.Thread(target=run, name=name or None)
     thread.start()
     return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counters_on_the_conference_row_stay_the_real_counts_through_concurrent_registrations_and_cancellations():
+    conference = ConferenceFactory(capacity=PLACES)
+    stale = Conference.objects.get(pk=conference.pk)
+    leaving = [
+        services.register(
+            user, conference, details=attendee_details(), session_ids=[], privacy_statement=conference.privacy_statement
+        )
+        for user in UserFactory.create_batch(8)
+    ]
+    newcomers = UserFactory.create_batch(20)
+    errors = []
+    barrier = threading.Barrier(len(leaving) + len(newcomers))
+
+    def register(user) -> None:
+        barrier.wait(timeout=60)
+        services.register(
+            user, conference, details=attendee_details(), session_ids=[], privacy_statement=conference.privacy_statement
+        )
+
+    def cancel(registration) -> None:
+        barrier.wait(timeout=60)
+        services.cancel_registration(registration, actor=registration.user)
+
+    threads = [in_thread(lambda user=user: register(user), errors) for user in newcomers]
+    threads += [in_thread(lambda registration=registration: cancel(registration), errors) for registration in leaving]
+    for thread in threads:
+        thread.join(timeout=120)
+    # A save from Python with counters read before all that leaves them alone.
+    stale.name = "Renamed"
+    stale.save()
+
+    assert errors == []
+    conference.refresh_from_db()
+    assert (conference.name, conference.last_registration_number) == ("Renamed", 28)
+    check_capacity(conference)
+    assert conference.confirmed_registrations == PLACES
+    assert conference.waiting_registrations == 28 - 8 - PLACES
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -95,6 +96,7 @@ def test_register_is_pending_where_the_conference_requires_approval():
 
     assert registration.status == Status.PENDING
     assert len(emails_to(user, "received")) == 1
+    conference.refresh_from_db()
     assert selectors.places_left(conference) == 1
 
 
@@ -367,6 +369,49 @@ def test_update_details_records_what_changed_and_tells_the_attendee():
     assert change.actor == user
     assert change.details == {"job_title": ["Analyst", "Cluster manager"], "country": ["PL", "DE"]}
     assert len(emails_to(user, "changed")) == 1
+
+
+def test_update_details_email_says_what_changed_in_the_attendees_language():
+    conference = ConferenceFactory()
+    user = UserFactory()
+    registration = sign_up(conference, user=user, job_title="", organisation_type="sme", language="es")
+
+    # An organiser's change, in English; the attendee reads it in Spanish.
+    services.update_details(
+        registration,
+        details={"job_title": "Cluster manager", "organisation_type": "public_authority", "photo_opt_out": True},
+        actor=UserFactory(is_staff=True, language="en"),
+    )
+
+    (email,) = emails_to(user, "changed")
+    assert "se ha modificado:\n- Cargo: (ninguna) → Cluster manager\n" in email.body_text
+    assert "- Tipo de organización: Pyme → Administración pública\n" in email.body_text
+    assert "<li>No aparecer en fotografías ni en la retransmisión: no → sí</li>" in email.body_html
+
+
+def test_change_bookings_email_lists_the_pre_events_added_and_removed():
+    conference = ConferenceFactory()
+    morning = PreEventFactory(conference=conference, title="Smart specialisation lab")
+    full = PreEventFactory(conference=conference, title="Cluster excellence", capacity=1, start=morning.end)
+    roomy = PreEventFactory(conference=conference, title="Interregional partnerships", start=full.end)
+    sign_up(conference, sessions=[full])
+    user = UserFactory()
+    registration = sign_up(conference, user=user, sessions=[morning])
+
+    services.change_bookings(registration, session_ids=[full.pk, roomy.pk], actor=user)
+
+    (email,) = emails_to(user, "changed")
+    assert "- Pre-event added: Cluster excellence (you are on its waiting list)\n" in email.body_text
+    assert "- Pre-event added: Interregional partnerships\n" in email.body_text
+    assert "- Pre-event removed: Smart specialisation lab\n" in email.body_text
+    changes = re.search(r"<ul>(.*?)</ul>", email.body_html, re.S).group(1)
+    assert re.findall(r"<li>(.*?)</li>", changes) == [
+        "Pre-event added: Cluster excellence (you are on its waiting list)",
+        "Pre-event added: Interregional partnerships",
+        "Pre-event removed: Smart specialisation lab",
+    ]
+    # What the attendee now holds is a list too.
+    assert "<li>Interregional partnerships:" in email.body_html
 
 
 def test_update_details_without_a_difference_changes_nothing():

@@ -1,8 +1,10 @@
 import datetime as dt
 import re
+import zoneinfo
 
 import pytest
 from django.urls import reverse
+from django.utils import dateformat
 
 from registration.models import Booking, ExportRecord, Registration
 from tests.factories import (
@@ -69,6 +71,21 @@ def test_dashboard_shows_places_and_registrations_by_status(client, conference):
     ]
     assert '<rect class="bar-fill" width="100" height="10"/>' in statuses
     assert '<rect class="bar-fill" width="33" height="10"/>' in statuses
+
+
+def test_dashboard_states_the_time_of_its_figures_in_the_conference_zone(client, conference):
+    client.force_login(StaffFactory())
+    madrid = zoneinfo.ZoneInfo("Europe/Madrid")
+
+    before = dt.datetime.now(madrid)
+    content = client.get(dashboard_url(conference)).content.decode()
+    after = dt.datetime.now(madrid)
+
+    (lead,) = re.findall(r'<p class="lead">(.*?)</p>', content)
+    # The request may cross a minute: either wall time is right, UTC (an hour off in December) never.
+    assert lead in {
+        f"Figures as of {dateformat.format(moment, 'j F Y, H:i')} (Europe/Madrid)." for moment in (before, after)
+    }
 
 
 def test_dashboard_shows_seats_taken_left_and_waiting_per_pre_event(client, conference):

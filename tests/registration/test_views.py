@@ -520,7 +520,7 @@ def test_register_form_takes_the_same_queries_for_one_and_many_sessions(client, 
     PreEventFactory.create_batch(12, conference=many)
     client.get(register_url(few))
 
-    with django_assert_num_queries(6) as few_queries:
+    with django_assert_num_queries(5) as few_queries:
         client.get(register_url(few))
     with django_assert_num_queries(len(few_queries.captured_queries)):
         client.get(register_url(many))
