@@ -18,8 +18,13 @@ class CheckinConfig(AppConfig):
         register_column(CHECK_INS, value=check_ins_cell)
         register_panel("check-in", title=_("Check-in"), render=figures)
 
+        from accounts import personal_data
+        from checkin import services
         from checkin.models import CheckIn
         from registration import messaging
+
+        # Erasing a conference's registrations takes their badges too.
+        personal_data.register("badges", erase_registrations=services.erase_badges)
 
         # Organisers may write to those who came, or to those who did not.
         messaging.check_in_known_by(lambda: CheckIn.objects.valid().values("registration"))

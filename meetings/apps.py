@@ -15,4 +15,9 @@ class MeetingsConfig(AppConfig):
         # A person's bilateral meetings are on their My programme page and in its calendar feed.
         programme.register("meetings", label=_("Bilateral meeting"), entries=programme_entries)
         # Own-data download and account deletion take the profiles and requests too.
-        personal_data.register("meetings", export=selectors.participant_data, erase=services.erase_participant)
+        personal_data.register(
+            "meetings",
+            export=selectors.participant_data,
+            erase=services.erase_participant,
+            erase_registrations=services.erase_registration_profiles,
+        )

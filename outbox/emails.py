@@ -449,16 +449,20 @@ def emails_to(addresses: set[str]) -> list[dict]:
     ]
 
 
-def erase_emails(addresses: set[str]) -> int:
+def erase_emails(addresses: set[str], *, reason: str, conference=None) -> int:
     """Erase the emails to any of `addresses`, or written by them (a reply-to address, as in a
-    report to the organisers): the rows stay for the outbox's figures, without recipient,
-    subject, bodies, attachments or error (which may quote the address); those not sent yet
-    never will be. Returns how many rows were erased."""
+    report to the organisers), only those about `conference` if one is given: the rows stay
+    for the outbox's figures, without recipient, subject, bodies, attachments or error (which
+    may quote the address); those not sent yet never will be, with `reason` as their error.
+    Returns how many rows were erased."""
     unsent = Q(status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.SENDING])
+    emails = OutgoingEmail.objects.filter(_about(addresses))
+    if conference is not None:
+        emails = emails.filter(conference=conference)
     # Both cases read the row as it was before this update.
-    return OutgoingEmail.objects.filter(_about(addresses)).update(
+    return emails.update(
         status=Case(When(unsent, then=Value(OutgoingEmail.Status.FAILED)), default=F("status")),
-        last_error=Case(When(unsent, then=Value("Not sent: the account was deleted.")), default=Value("")),
+        last_error=Case(When(unsent, then=Value(reason)), default=Value("")),
         to="",
         reply_to="",
         subject="",

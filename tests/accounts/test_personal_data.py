@@ -25,7 +25,7 @@ Action = RegistrationChange.Action
 
 
 def test_every_app_with_personal_data_has_its_part():
-    assert [part.name for part in personal_data.parts()] == ["stars", "registrations", "meetings"]
+    assert [part.name for part in personal_data.parts()] == ["stars", "registrations", "badges", "meetings"]
     assert personal_data.parts()[0].erase is stars.erase_stars
     assert personal_data.parts()[1].erase is services.erase_registrations
 

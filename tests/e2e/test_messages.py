@@ -9,6 +9,7 @@ from agenda import demo as agenda_demo
 from agenda.models import Session
 from registration import services
 from registration.models import Message
+from registration.selectors import privacy_statement
 from tests.conftest import log_in
 from tests.factories import OrganiserFactory, VerifiedUserFactory, attendee_details
 
@@ -22,7 +23,7 @@ def register(email: str, conference, code: str, **details):
         conference,
         details=attendee_details(**details),
         session_ids=[session.pk],
-        privacy_statement=conference.privacy_statement,
+        privacy_statement=privacy_statement(conference),
     )
 
 
