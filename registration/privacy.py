@@ -25,6 +25,7 @@ from django.db.models import CharField, F, Func, JSONField, Value
 from django.db.models.functions import Cast
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import personal_data, teams
 from agenda.models import Conference
@@ -216,12 +217,18 @@ def _warning(left: Retention) -> tuple[str, str, str]:
         "conference": conference.name,
         "date": formats.date_format(when, "DATE_FORMAT"),
     }
-    content = _(
+    content = ngettext(
+        "On %(date)s (%(zone)s) the personal data of the %(count)d registration of %(conference)s is erased, "
+        "as its privacy statement promised: names, email addresses, organisations, answers and the emails "
+        "sent to them. The registration stays, without them, for the figures.\n\n"
+        "Export what you still need before then. To keep the data longer, change the period in the "
+        "conference's settings in the admin and update the privacy statement to say so.",
         "On %(date)s (%(zone)s) the personal data of the %(count)d registrations of %(conference)s is erased, "
         "as its privacy statement promised: names, email addresses, organisations, answers and the emails "
         "sent to them. The registrations stay, without them, for the figures.\n\n"
         "Export what you still need before then. To keep the data longer, change the period in the "
-        "conference's settings in the admin and update the privacy statement to say so."
+        "conference's settings in the admin and update the privacy statement to say so.",
+        left.registrations_left,
     ) % {
         "date": formats.date_format(when, "DATE_FORMAT"),
         "zone": conference.timezone,
