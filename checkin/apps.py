@@ -23,8 +23,8 @@ class CheckinConfig(AppConfig):
         from checkin.models import CheckIn
         from registration import messaging
 
-        # Erasing a conference's registrations takes their badges too.
-        personal_data.register("badges", erase_registrations=services.erase_badges)
+        # Deleting an account, or erasing a conference's registrations, takes their badges too.
+        personal_data.register("badges", erase=services.erase_user_badges, erase_registrations=services.erase_badges)
 
         # Organisers may write to those who came, or to those who did not.
         messaging.check_in_known_by(lambda: CheckIn.objects.valid().values("registration"))

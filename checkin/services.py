@@ -334,6 +334,11 @@ def _not_confirmed_message(registration: Registration) -> str:
     return _("Not admitted (registration status: %(status)s).") % {"status": registration.get_status_display()}
 
 
+def erase_user_badges(user) -> None:
+    """Check-in's part of deleting an account: as `erase_badges`, for all of the user's registrations."""
+    erase_badges(list(Registration.objects.filter(user=user).values_list("pk", flat=True)))
+
+
 def erase_badges(registration_ids: list[int]) -> None:
     """Check-in's part of erasing a conference's registrations (accounts.personal_data,
     inside its transaction): the printed badge runs with any of these people go (their PDFs

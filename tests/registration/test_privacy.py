@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import formats, timezone
 
+from checkin.models import BadgeRun, BadgeRunPart
 from meetings.models import MeetingRequest
 from outbox.emails import queue_email
 from outbox.models import OutgoingEmail
@@ -420,3 +421,20 @@ def test_the_own_data_download_holds_the_consents(client):
     assert [(c["purpose"], c["withdrawn_at"]) for c in consents] == [("privacy", None), ("photos", None)]
     assert consents[1]["text"] == str(CONSENT_TEXTS[Purpose.PHOTOS])
     assert data["registrations"][0]["photos_and_streaming"] is True
+
+
+def test_badges_printed_with_erased_people_go_with_them():
+    conference = ConferenceFactory()
+    erased = RegistrationFactory(conference=conference)
+    other = ConferenceFactory()
+    kept = RegistrationFactory(conference=other)
+    printed = BadgeRun.objects.create(conference=conference, layout="A4", registration_ids=[erased.pk], part_size=10)
+    BadgeRunPart.objects.create(run=printed, index=0, content=b"%PDF Elzbieta")
+    elsewhere = BadgeRun.objects.create(conference=other, layout="A4", registration_ids=[kept.pk], part_size=10)
+    move_to_the_past(conference, ended_days_ago=400)
+
+    tasks.erase_personal_data()
+
+    assert not BadgeRun.objects.filter(pk=printed.pk).exists()
+    assert not BadgeRunPart.objects.filter(run_id=printed.pk).exists()
+    assert BadgeRun.objects.filter(pk=elsewhere.pk).exists()
