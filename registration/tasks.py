@@ -10,7 +10,7 @@ from registration import messaging, notifications, privacy
 # Reminders one task renders before it hands the rest to a fresh task, within the time limit.
 REMINDER_BATCH = 500
 # Registrations one task erases before it hands the rest to a fresh task, within the time limit.
-ERASURE_BATCH = 2000
+ERASURE_BATCH = 10000
 
 
 @shared_task(name="registration.queue_reminders", acks_late=True, ignore_result=True)
