@@ -5,6 +5,7 @@ permission in every conference; anyone else holds a permission in a conference w
 team of theirs that has it runs that conference. Inactive and anonymous users hold none.
 """
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from accounts.models import Team
@@ -61,3 +62,15 @@ def may_do_anything(user) -> bool:
     for permission in PERMISSIONS:
         any_permission |= Q(**{permission: True})
     return Team.objects.filter(any_permission, members=user, conferences__isnull=False).exists()
+
+
+def members_with(conference, permission: str) -> QuerySet:
+    """The active users who hold `permission` in `conference` through a team (superusers
+    only if they are on such a team): whom the site writes to about that conference."""
+    _check(permission)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, teams__conferences=conference, **{f"teams__{permission}": True})
+        .distinct()
+        .order_by("pk")
+    )

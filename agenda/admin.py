@@ -148,6 +148,7 @@ class ConferenceAdmin(TeamScopedAdmin, ConferenceTimezoneMixin, ProgrammeAdminMi
             {"fields": ["capacity", "registration_opens", "registration_closes", "requires_approval"]},
         ),
         (_("Publication"), {"fields": ["is_published", "is_cancelled", "contact_email", "privacy_statement"]}),
+        (_("Personal data"), {"fields": ["personal_data_months", "sensitive_answers_days"]}),
     ]
 
     @staticmethod

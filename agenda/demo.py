@@ -26,7 +26,7 @@ TIMEZONE = "Europe/Madrid"
 PRIVACY_STATEMENT = (
     "The organisers keep the details you give to run the conference: badges, the attendee list, "
     "seats at pre-events and the messages about your registration. Staff of the organisers see them; "
-    "nobody else does. They are deleted one year after the conference. Write to the contact address "
+    "nobody else does. Write to the contact address "
     "to see, correct or delete them earlier."
 )
 

@@ -3,9 +3,10 @@ import uuid
 import zoneinfo
 from dataclasses import dataclass
 
+from dateutil.relativedelta import relativedelta
 from django.conf import global_settings, settings
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, RegexValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -114,6 +115,26 @@ class Conference(TranslatedModel):
         blank=True,
         help_text=_("Attendees agree to this text when they register; the exact text is kept with each registration."),
     )
+    # How long the registrations' personal data is kept after the last day (the statement
+    # on the registration form quotes the date; registration.privacy erases it then).
+    personal_data_months = models.PositiveSmallIntegerField(
+        _("keep personal data for (months)"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_(
+            "Months after the last day. Then the registrations' names, addresses and answers are erased; "
+            "the rows stay, without them, for the figures."
+        ),
+    )
+    sensitive_answers_days = models.PositiveSmallIntegerField(
+        _("keep dietary and accessibility answers for (days)"),
+        default=0,
+        validators=[MaxValueValidator(365)],
+        help_text=_(
+            "Days after the last day. These answers can reveal health or religion, so they go first: "
+            "0 erases them right after the conference."
+        ),
+    )
     # Raised by every organiser edit of the conference or its programme: the key of
     # all cached public pages and exports, so an edit makes them stale at once.
     content_version = models.PositiveIntegerField(default=1, editable=False)
@@ -181,6 +202,16 @@ class Conference(TranslatedModel):
     @property
     def has_ended(self) -> bool:
         return timezone.now() >= self.ends_at
+
+    @property
+    def personal_data_erased_at(self) -> dt.datetime:
+        """When the registrations' personal data is erased: the end plus the months kept."""
+        return self.ends_at + relativedelta(months=self.personal_data_months)
+
+    @property
+    def sensitive_answers_erased_at(self) -> dt.datetime:
+        """When the dietary and accessibility answers are erased: never after the rest."""
+        return min(self.ends_at + dt.timedelta(days=self.sensitive_answers_days), self.personal_data_erased_at)
 
     @property
     def registration_state(self) -> "RegistrationState":

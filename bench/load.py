@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 
 from bench import runner
 from bench.registration import drop_queued_deliveries, log_in, setup_django
+from registration.selectors import privacy_statement
 
 EMAIL = "load-{:05d}@example.org"
 STAFF_EMAIL = "staff@example.org"
@@ -150,7 +151,7 @@ def plan(site: runner.Site, conference, choices, cookies: list[str], csrf: str, 
             "country": "PL",
             "language": "en",
             "privacy_agreed": "on",
-            "privacy_digest": privacy_digest(conference.privacy_statement),
+            "privacy_digest": privacy_digest(privacy_statement(conference)),
             **({"pre_events": choice.pk} if choice else {}),
         }
         address = f"10.{index // USERS_PER_ADDRESS // 256 % 256}.{index // USERS_PER_ADDRESS % 256}.1"

@@ -19,6 +19,7 @@ from http.client import HTTPConnection
 from urllib.parse import urlencode
 
 from bench import runner
+from registration.selectors import privacy_statement
 
 SLUG = "bench-registration"
 EMAIL = "registration-burst-{:04d}@example.org"
@@ -140,7 +141,7 @@ def register_at_once(site: runner.Site, conference, pre_event, cookies: list[str
             "language": "en",
             "pre_events": pre_event.pk,
             "privacy_agreed": "on",
-            "privacy_digest": privacy_digest(conference.privacy_statement),
+            "privacy_digest": privacy_digest(privacy_statement(conference)),
         }
     )
     barrier = threading.Barrier(len(cookies))

@@ -11,8 +11,9 @@ from accounts.models import Team
 from agenda.demo import UPCOMING_SLUG, sync
 from agenda.models import Conference, Session
 from checkin import services
-from registration.demo import CHECKIN_EMAIL
+from registration.demo import CHECKIN_EMAIL, record_consents
 from registration.models import Booking, Registration, User
+from registration.selectors import privacy_statement
 
 TEAM_NAME = "Check-in desk"
 # Names in several scripts and with the marks badges must print right; one books the first
@@ -81,6 +82,7 @@ def _attendee(conference: Conference, spec: dict, pre_event: Session | None) -> 
         "organisation_type": Registration.OrganisationType.CLUSTER,
         "job_title": "Cluster manager",
         "photo_opt_out": spec.get("photo_opt_out", False),
+        "essential_messages_only": True,
         **{field: spec.get(field, "") for field in DETAILS},
     }
     registration = Registration.objects.filter(conference=conference, user=user).order_by("-number").first()
@@ -91,12 +93,13 @@ def _attendee(conference: Conference, spec: dict, pre_event: Session | None) -> 
             conference=conference,
             user=user,
             number=last + 1,
-            privacy_statement_agreed=conference.privacy_statement,
+            privacy_statement_agreed=privacy_statement(conference),
             privacy_agreed_at=now,
             **values,
         )
     else:
         registration, _changed = sync(Registration, lookup={"pk": registration.pk}, values=values)
+    record_consents(registration)
     if spec.get("pre_event") and pre_event is not None:
         sync(
             Booking,

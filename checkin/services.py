@@ -346,3 +346,20 @@ def already_message(check_in: CheckIn, registration: Registration) -> str:
 
 def _not_confirmed_message(registration: Registration) -> str:
     return _("Not admitted (registration status: %(status)s).") % {"status": registration.get_status_display()}
+
+
+def erase_user_badges(user) -> None:
+    """Check-in's part of deleting an account: as `erase_badges`, for all of the user's registrations."""
+    erase_badges(list(Registration.objects.filter(user=user).values_list("pk", flat=True)))
+
+
+def erase_badges(registration_ids: list[int]) -> None:
+    """Check-in's part of erasing a conference's registrations (accounts.personal_data,
+    inside its transaction): the printed badge runs with any of these people go (their PDFs
+    carry names), and so do the outcomes of the conference's offline scans (which name whom
+    a scan found). Tickets and check-ins stay: they name nobody once the registration doesn't."""
+    erased = set(registration_ids)
+    conferences = Registration.objects.filter(pk__in=registration_ids).values("conference")
+    runs = BadgeRun.objects.filter(conference__in=conferences).values_list("pk", "registration_ids")
+    BadgeRun.objects.filter(pk__in=[pk for pk, people in runs if erased & set(people)]).delete()
+    OfflineScan.objects.filter(conference__in=conferences).exclude(outcome={}).update(outcome={})

@@ -323,6 +323,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=15),
         "options": {"expires": 3600},
     },
+    # Retention periods and the organisers' warnings (registration.privacy).
+    "erase-personal-data": {
+        "task": "registration.erase_personal_data",
+        "schedule": crontab(minute=45),
+        "options": {"expires": 3600},
+    },
     "expire-meeting-requests": {
         "task": "meetings.expire_requests",
         "schedule": timedelta(minutes=5),

@@ -16,7 +16,12 @@ class MeetingsConfig(AppConfig):
         # A person's bilateral meetings are on their My programme page and in its calendar feed.
         programme.register("meetings", label=_("Bilateral meeting"), entries=programme_entries)
         # Own-data download and account deletion take the profiles and requests too.
-        personal_data.register("meetings", export=selectors.participant_data, erase=services.erase_participant)
+        personal_data.register(
+            "meetings",
+            export=selectors.participant_data,
+            erase=services.erase_participant,
+            erase_registrations=services.erase_registration_profiles,
+        )
         # A cancelled registration cancels the person's requests and meetings.
         events.subscribe(events.REGISTRATION_CANCELLED, services.leave_with_registration)
         # Logged-in visitors find the meetings pages in the conference's navigation.

@@ -11,7 +11,9 @@ from django.utils import timezone
 from agenda.models import Conference, Session
 from meetings import services
 from meetings.models import MeetingBlock, Profile, Sector, Theme
+from registration.demo import record_consents
 from registration.models import Registration, User
+from registration.selectors import privacy_statement
 
 SECTORS = ["Advanced manufacturing", "Agrifood", "Automotive", "Blue economy", "Digital industries", "Energy"]
 THEMES = ["Industry 4.0", "Circular economy", "Interregional value chains", "Smart specialisation strategies"]
@@ -139,9 +141,10 @@ def _participant(
             organisation_type=kind,
             country=country,
             language=language,
-            privacy_statement_agreed=conference.privacy_statement,
+            privacy_statement_agreed=privacy_statement(conference),
             privacy_agreed_at=now,
         )
+        record_consents(registration)
     profile = Profile.objects.filter(registration=registration).first()
     if profile is None or not profile.opted_in:
         profile = services.save_profile(

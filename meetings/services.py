@@ -723,9 +723,21 @@ def erase_participant(user) -> None:
         profiles = list(Profile.objects.filter(registration__user=user).order_by("pk"))
         for profile in profiles:
             opt_out(profile)
-        Profile.objects.filter(pk__in=[profile.pk for profile in profiles]).update(offer="", seek="", languages="")
-        for profile in profiles:
-            profile.sectors.clear()
-            profile.themes.clear()
-        MeetingRequest.objects.filter(sender__in=profiles).update(message="")
-        MeetingRequest.objects.filter(recipient__in=profiles).update(reason="")
+        _erase_profiles([profile.pk for profile in profiles])
+
+
+def erase_registration_profiles(registration_ids: list[int]) -> None:
+    """Erase what the meetings keep about these registrations, as `erase_participant` does but
+    without opting out: the meetings' part of erasing a conference's registrations once it is
+    over (accounts.personal_data.erase_registrations, inside its transaction); the meetings
+    stay, as they took place, for the figures."""
+    _erase_profiles(list(Profile.objects.filter(registration__in=registration_ids).values_list("pk", flat=True)))
+
+
+def _erase_profiles(profile_ids: list[int]) -> None:
+    """What the profiles offered, sought and spoke, and the words their people wrote in requests and answers."""
+    Profile.objects.filter(pk__in=profile_ids).update(offer="", seek="", languages="")
+    Profile.sectors.through.objects.filter(profile__in=profile_ids).delete()
+    Profile.themes.through.objects.filter(profile__in=profile_ids).delete()
+    MeetingRequest.objects.filter(sender__in=profile_ids).update(message="")
+    MeetingRequest.objects.filter(recipient__in=profile_ids).update(reason="")

@@ -34,6 +34,8 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import SafeMIMEMultipart
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, JSONField, Q, TextField, Value, When
+from django.db.models.functions import Lower
+from django.db.models.lookups import In
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join, urlize
@@ -692,16 +694,20 @@ def emails_to(addresses: set[str]) -> list[dict]:
     ]
 
 
-def erase_emails(addresses: set[str]) -> int:
+def erase_emails(addresses: set[str], *, reason: str, conference=None) -> int:
     """Erase the emails to any of `addresses`, or written by them (a reply-to address, as in a
-    report to the organisers): the rows stay for the outbox's figures, without recipient,
-    subject, bodies, attachments or error (which may quote the address); those not sent yet
-    never will be. Returns how many rows were erased."""
+    report to the organisers), only those about `conference` if one is given: the rows stay
+    for the outbox's figures, without recipient, subject, bodies, attachments or error (which
+    may quote the address); those not sent yet never will be, with `reason` as their error.
+    Returns how many rows were erased."""
     unsent = Q(status__in=[OutgoingEmail.Status.QUEUED, OutgoingEmail.Status.SENDING])
+    emails = OutgoingEmail.objects.filter(_about(addresses))
+    if conference is not None:
+        emails = emails.filter(conference=conference)
     # Both cases read the row as it was before this update.
-    return OutgoingEmail.objects.filter(_about(addresses)).update(
+    return emails.update(
         status=Case(When(unsent, then=Value(OutgoingEmail.Status.FAILED)), default=F("status")),
-        last_error=Case(When(unsent, then=Value("Not sent: the account was deleted.")), default=Value("")),
+        last_error=Case(When(unsent, then=Value(reason)), default=Value("")),
         to="",
         reply_to="",
         subject="",
@@ -713,7 +719,7 @@ def erase_emails(addresses: set[str]) -> int:
 
 
 def _about(addresses: set[str]) -> Q:
-    condition = Q(pk__in=[])
-    for address in addresses:
-        condition |= Q(to__iexact=address) | Q(reply_to__iexact=address)
-    return condition
+    # One IN list per column, whatever the number of addresses (a conference's erasure
+    # passes hundreds at once); addresses are compared ignoring case, as they are kept.
+    lowered = sorted({address.lower() for address in addresses})
+    return Q(In(Lower("to"), lowered)) | Q(In(Lower("reply_to"), lowered))

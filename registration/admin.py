@@ -5,11 +5,12 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries.filters import CountryFilter
@@ -17,10 +18,19 @@ from django_countries.filters import CountryFilter
 from accounts.admin import ConferenceTimesAdmin, TeamScopedAdmin, TeamScopedInline
 from accounts.teams import limit, team_conference_ids, user_can
 from agenda.models import Conference, Session
-from registration import exports, messaging, services
+from registration import exports, messaging, privacy, services
 from registration.exceptions import RegistrationError
 from registration.messaging import MessageError
-from registration.models import Booking, ExportRecord, Message, Registration, RegistrationChange, User
+from registration.models import (
+    Booking,
+    ConferenceRetention,
+    Consent,
+    ExportRecord,
+    Message,
+    Registration,
+    RegistrationChange,
+    User,
+)
 from registration.notifications import notify
 
 
@@ -131,6 +141,18 @@ class RegistrationChangeInline(ConferenceTimesAdmin, TeamScopedInline, admin.Tab
         return False
 
 
+class ConsentInline(TeamScopedInline, admin.TabularInline):
+    model = Consent
+    fields = ["purpose", "given_at", "withdrawn_at", "text"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("consents (the attendee gives and withdraws them on their page)")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Registration)
 class RegistrationAdmin(ConferenceTimesAdmin, TeamScopedAdmin, admin.ModelAdmin):
     view_permission = "can_view_registrations"
@@ -154,14 +176,35 @@ class RegistrationAdmin(ConferenceTimesAdmin, TeamScopedAdmin, admin.ModelAdmin)
     search_fields = ["given_name", "family_name", "user__email", "organisation"]
     date_hierarchy = "created_at"
     ordering = ["conference", "number"]
-    readonly_fields = ["conference", "number", "user", "status", "privacy_agreed_at", "privacy_statement_agreed"]
+    readonly_fields = [
+        "conference",
+        "number",
+        "user",
+        "status",
+        "privacy_agreed_at",
+        "privacy_statement_agreed",
+        "photo_opt_out",
+        "essential_messages_only",
+        "personal_data_erased_at",
+    ]
     fieldsets = [
         (None, {"fields": ["conference", "number", "user", "status"]}),
         (_("Attendee"), {"fields": list(Registration.DETAIL_FIELDS)}),
         (_("Pre-events"), {"fields": ["pre_events"]}),
-        (_("Privacy"), {"fields": ["privacy_agreed_at", "privacy_statement_agreed"]}),
+        (
+            _("Privacy"),
+            {
+                "fields": [
+                    "privacy_agreed_at",
+                    "privacy_statement_agreed",
+                    "photo_opt_out",
+                    "essential_messages_only",
+                    "personal_data_erased_at",
+                ]
+            },
+        ),
     ]
-    inlines = [BookingInline, RegistrationChangeInline]
+    inlines = [BookingInline, ConsentInline, RegistrationChangeInline]
     actions = ["approve", "reject", "cancel", "move_up", "resend_confirmation", "export_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -324,6 +367,86 @@ class BookingAdmin(ConferenceTimesAdmin, TeamScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(ConferenceRetention)
+class ConferenceRetentionAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    """What each conference erases when (registration.privacy), and how much is left; the
+    periods are set on the conference itself."""
+
+    conference_path = ""
+    view_permission = "can_view_registrations"
+    team_permission = "can_change_registrations"
+    list_display = [
+        "name",
+        "end_date",
+        "answers_erased_on",
+        "answers_left",
+        "warning_on",
+        "personal_data_erased_on",
+        "registrations_left",
+        "periods",
+    ]
+    list_display_links = None
+    ordering = ["-end_date", "pk"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        answered = ~Q(registrations__dietary_requirements="", registrations__accessibility_needs="")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                answers=Count("registrations", filter=answered),
+                not_erased=Count("registrations", filter=Q(registrations__personal_data_erased_at__isnull=True)),
+            )
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_team_permission(request, self._view_permission(), obj) or self.has_team_permission(
+            request, self.team_permission, obj
+        )
+
+    @staticmethod
+    def _day(conference: Conference, moment) -> str:
+        local = timezone.localtime(moment, conference.tz)
+        return f"{formats.date_format(local, 'DATE_FORMAT')} ({conference.timezone})"
+
+    @admin.display(description=_("dietary and accessibility answers erased on"))
+    def answers_erased_on(self, conference: Conference) -> str:
+        return self._day(conference, conference.sensitive_answers_erased_at)
+
+    @admin.display(description=_("registrations with such answers"), ordering="answers")
+    def answers_left(self, conference: Conference) -> int:
+        return conference.answers
+
+    @admin.display(description=_("organisers warned on"))
+    def warning_on(self, conference: Conference) -> str:
+        return self._day(conference, conference.personal_data_erased_at - privacy.WARNING_AHEAD)
+
+    @admin.display(description=_("personal data erased on"))
+    def personal_data_erased_on(self, conference: Conference) -> str:
+        return self._day(conference, conference.personal_data_erased_at)
+
+    @admin.display(description=_("registrations still to erase"), ordering="not_erased")
+    def registrations_left(self, conference: Conference) -> int:
+        return conference.not_erased
+
+    @admin.display(description=_("periods"))
+    def periods(self, conference: Conference) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:agenda_conference_change", args=[conference.pk]),
+            _("Change the periods"),
+        )
 
 
 @admin.register(RegistrationChange)

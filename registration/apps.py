@@ -15,8 +15,14 @@ class RegistrationConfig(AppConfig):
         # The emails to attendees are written when they are sent.
         rendering.register(notifications.KINDS, notifications.render_email)
 
-        # Deleting an account erases its registrations; the own-data download lists them.
-        personal_data.register("registrations", export=selectors.registrations_data, erase=services.erase_registrations)
+        # Deleting an account erases its registrations, and so does the end of the retention
+        # period (registration.privacy); the own-data download lists them.
+        personal_data.register(
+            "registrations",
+            export=selectors.registrations_data,
+            erase=services.erase_registrations,
+            erase_registrations=services.erase_registration_data,
+        )
         # The programme pages show the seats left that registration counts.
         seats.count_with(selectors.seats_left_by_session)
         # The programme's changes that reach attendees: more places or seats go to those

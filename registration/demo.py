@@ -14,8 +14,8 @@ from accounts.teams import PERMISSIONS
 from agenda import demo as agenda_demo
 from agenda.models import Conference, Session
 from outbox.models import OutgoingEmail
-from registration import messaging
-from registration.models import Booking, Message, Registration, RegistrationChange, User
+from registration import messaging, selectors
+from registration.models import CONSENT_TEXTS, Booking, Consent, Message, Registration, RegistrationChange, User
 
 ORGANISER_EMAIL = "organiser@example.org"
 STAFF_EMAIL = "staff@example.org"
@@ -185,6 +185,7 @@ def _delete_bench() -> None:
     users = User.objects.filter(email__startswith="bench-", email__endswith="@example.org")
     _delete_in_bulk(Booking.objects.filter(registration__in=registrations))
     RegistrationChange.objects.filter(registration__in=registrations).delete()
+    _delete_in_bulk(Consent.objects.filter(registration__in=registrations))
     OutgoingEmail.objects.filter(conference__slug=agenda_demo.BENCH_SLUG).delete()
     _delete_in_bulk(registrations)
     _delete_in_bulk(EmailAddress.objects.filter(user__in=users))
@@ -213,6 +214,7 @@ def _create_attendees(conference: Conference, *, count: int, password: str) -> l
     )
     names = list(itertools.product(agenda_demo.GIVEN_NAMES, agenda_demo.FAMILY_NAMES))
     types = Registration.OrganisationType.values
+    statement = selectors.privacy_statement(conference)
     registrations = []
     for n, user in enumerate(users):
         given, family = names[n % len(names)]
@@ -229,13 +231,42 @@ def _create_attendees(conference: Conference, *, count: int, password: str) -> l
                 organisation_type=types[n % len(types)],
                 country=country,
                 job_title="Cluster manager",
-                privacy_statement_agreed=conference.privacy_statement,
+                privacy_statement_agreed=statement,
                 privacy_agreed_at=now,
                 created_at=now,
                 status_changed_at=now,
             )
         )
-    return Registration.objects.bulk_create(registrations, batch_size=BATCH_SIZE)
+    registrations = Registration.objects.bulk_create(registrations, batch_size=BATCH_SIZE)
+    Consent.objects.bulk_create(
+        (
+            Consent(registration=registration, purpose=Consent.Purpose.PRIVACY, text=statement, given_at=now)
+            for registration in registrations
+        ),
+        batch_size=BATCH_SIZE,
+    )
+    return registrations
+
+
+def record_consents(registration: Registration) -> None:
+    """A demo attendee's consents as their registration's flags say they gave them, each once
+    (the privacy statement they agreed to, photos unless kept out, optional messages unless
+    declined): the demo's records match its registrations on every page."""
+    given = {
+        Consent.Purpose.PRIVACY: registration.privacy_statement_agreed,
+        Consent.Purpose.PHOTOS: None if registration.photo_opt_out else str(CONSENT_TEXTS[Consent.Purpose.PHOTOS]),
+        Consent.Purpose.MESSAGES: None
+        if registration.essential_messages_only
+        else str(CONSENT_TEXTS[Consent.Purpose.MESSAGES]),
+    }
+    for purpose, text in given.items():
+        if text is not None:
+            Consent.objects.get_or_create(
+                registration=registration,
+                purpose=purpose,
+                withdrawn_at=None,
+                defaults={"text": text, "given_at": registration.privacy_agreed_at},
+            )
 
 
 def _create_bookings(conference: Conference, registrations: list[Registration]) -> None:

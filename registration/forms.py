@@ -10,7 +10,7 @@ from django_countries import countries
 from agenda.models import Conference, Session
 from registration import selectors
 from registration.exports import Dialect, Personal
-from registration.models import Registration
+from registration.models import CONSENT_TEXTS, Consent, Registration
 
 
 def privacy_digest(statement: str) -> str:
@@ -35,10 +35,6 @@ class DetailsForm(forms.ModelForm):
         help_texts = {
             "dietary_requirements": _("For example vegetarian, halal, or a nut allergy. Leave empty if none."),
             "accessibility_needs": _("Anything that helps you take part, such as step-free access or an interpreter."),
-            "photo_opt_out": _("Tick if you do not want to appear in photos or in the live stream."),
-            "essential_messages_only": _(
-                "Tick if you want only the messages you need to take part, such as a room change or what to bring."
-            ),
             "language": _("The language of the emails we send you."),
         }
         error_messages = {
@@ -146,16 +142,24 @@ class RegistrationForm(SessionOptionsMixin, DetailsForm):
         error_messages={"required": _("Agree to the privacy statement to register.")},
     )
     privacy_digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Each optional purpose asked apart, never ticked for the attendee; withdrawn on their page.
+    consent_photos = forms.BooleanField(label=CONSENT_TEXTS[Consent.Purpose.PHOTOS], required=False)
+    consent_messages = forms.BooleanField(
+        label=CONSENT_TEXTS[Consent.Purpose.MESSAGES],
+        required=False,
+        help_text=_("Without it you still get what you need to take part, such as a room change or what to bring."),
+    )
 
     def __init__(self, *args, conference: Conference, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.offer_sessions(conference)
-        self.fields["privacy_digest"].initial = privacy_digest(conference.privacy_statement)
+        self.statement = selectors.privacy_statement(conference)
+        self.fields["privacy_digest"].initial = privacy_digest(self.statement)
 
     def clean(self) -> dict:
         cleaned_data = super().clean()
         # The hidden fingerprint has no place on the page; its error belongs beside the agreement.
-        if cleaned_data.get("privacy_digest") != privacy_digest(self.conference.privacy_statement):
+        if cleaned_data.get("privacy_digest") != privacy_digest(self.statement):
             self.add_error(
                 "privacy_agreed",
                 forms.ValidationError(
@@ -167,6 +171,11 @@ class RegistrationForm(SessionOptionsMixin, DetailsForm):
 
     def details(self) -> dict:
         return {name: self.cleaned_data[name] for name in Registration.DETAIL_FIELDS}
+
+    def consents(self) -> list[str]:
+        """The optional purposes ticked."""
+        ticked = {Consent.Purpose.PHOTOS: "consent_photos", Consent.Purpose.MESSAGES: "consent_messages"}
+        return [purpose for purpose, field in ticked.items() if self.cleaned_data[field]]
 
 
 # Attendee lists -----------------------------------------------------------------------

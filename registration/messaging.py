@@ -77,7 +77,7 @@ def audience(message: Message) -> QuerySet[Registration]:
     """The registrations the message goes to, of its conference only, as it stands now.
 
     Only attendees with an account (an erased one has no address); an optional message
-    leaves out those who asked for essential messages only."""
+    leaves out those whose consent to optional messages is not in force (registration.Consent)."""
     registrations = Registration.objects.filter(
         conference=message.conference_id,
         status__in=[status for status in message.statuses if status in AUDIENCE_STATUSES],

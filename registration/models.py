@@ -104,10 +104,10 @@ class Registration(models.Model):
         "job_title",
         "dietary_requirements",
         "accessibility_needs",
-        "photo_opt_out",
-        "essential_messages_only",
         "language",
     )
+    # Answers that can reveal health or religion: erased first, soon after the conference.
+    SENSITIVE_FIELDS = ("dietary_requirements", "accessibility_needs")
 
     conference = models.ForeignKey(Conference, on_delete=models.PROTECT, related_name="registrations")
     # Empty once the attendee deleted their account: the row stays, anonymised, for the figures.
@@ -130,9 +130,13 @@ class Registration(models.Model):
     )
     privacy_statement_agreed = models.TextField(_("privacy statement agreed to"), editable=False)
     privacy_agreed_at = models.DateTimeField(_("privacy statement agreed at"), editable=False)
-    photo_opt_out = models.BooleanField(_("no photos or streaming of me"), default=False)
-    # Off unless the attendee ticks it: organisers' optional messages reach everyone else.
-    essential_messages_only = models.BooleanField(_("only essential messages from the organisers"), default=False)
+    # The current state of the attendee's consents (Consent keeps what they agreed to and
+    # when): without one, no photos and only the essential messages. Only the consent
+    # services in registration.services change these.
+    photo_opt_out = models.BooleanField(_("no photos or streaming of me"), default=True, editable=False)
+    essential_messages_only = models.BooleanField(
+        _("only essential messages from the organisers"), default=True, editable=False
+    )
     language = models.CharField(
         _("language for emails"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
@@ -140,6 +144,9 @@ class Registration(models.Model):
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
     # When the registration took its current status: waiting-list order is by this, then id.
     status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Set when the personal data was erased (the retention period ran out, the account or
+    # the agreement to the privacy statement went): what is left names nobody.
+    personal_data_erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True, editable=False)
 
     objects = RegistrationQuerySet.as_manager()
 
@@ -217,6 +224,8 @@ class RegistrationChange(models.Model):
         REJECTED = "rejected", _("Rejected")
         CANCELLED = "cancelled", _("Cancelled")
         ANONYMISED = "anonymised", _("Account deleted; personal data erased")
+        ERASED = "erased", _("Personal data erased")
+        ANSWERS_ERASED = "answers_erased", _("Dietary and accessibility answers erased")
 
     registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="changes")
     actor = models.ForeignKey(
@@ -249,6 +258,8 @@ class RegistrationChange(models.Model):
                         "rejected",
                         "cancelled",
                         "anonymised",
+                        "erased",
+                        "answers_erased",
                     ]
                 ),
                 name="registration_change_action_valid",
@@ -258,6 +269,61 @@ class RegistrationChange(models.Model):
     def __str__(self) -> str:
         # No time here: a name has no time zone to show it in (the admin shows when, in the conference's).
         return f"{self.get_action_display()} #{self.pk}"
+
+
+class Consent(models.Model):
+    """An attendee's agreement for one purpose: the exact words they ticked and when, and when
+    they withdrew it. Giving it again after a withdrawal is a new row, so the record keeps
+    every change."""
+
+    class Purpose(models.TextChoices):
+        PRIVACY = "privacy", _("Privacy statement")
+        PHOTOS = "photos", _("Photos and streaming")
+        MESSAGES = "messages", _("Optional messages from the organisers")
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    text = models.TextField(_("text agreed to"))
+    given_at = models.DateTimeField(_("given at"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["given_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "purpose"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="one_current_consent_per_purpose",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=["privacy", "photos", "messages"]), name="consent_purpose_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} ({self.given_at:%Y-%m-%d %H:%M})"
+
+
+# The words beside each optional consent's box, as the attendee agrees to them (stored in
+# the language shown, with the time, in Consent.text).
+CONSENT_TEXTS = {
+    Consent.Purpose.PHOTOS: _("I agree to appear in photos and in the live stream of the conference."),
+    Consent.Purpose.MESSAGES: _(
+        "Send me the organisers' optional messages too (news, surveys, invitations), "
+        "not only the ones I need to take part."
+    ),
+}
+
+
+class ConferenceRetention(Conference):
+    """A conference as its personal data's erasure sees it: the admin's overview of what goes when."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("personal data retention")
+        verbose_name_plural = _("personal data retention")
 
 
 class ExportRecord(models.Model):
@@ -379,7 +445,7 @@ class Message(models.Model):
     essential = models.BooleanField(
         _("essential"),
         default=False,
-        help_text=_("Essential messages also reach the attendees who asked for essential messages only."),
+        help_text=_("Essential messages also reach the attendees who have not agreed to optional messages."),
     )
     language = models.CharField(
         _("written in"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE

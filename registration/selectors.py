@@ -8,7 +8,8 @@ from typing import Any
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from agenda.models import Conference, Session
@@ -85,6 +86,25 @@ def live_registration(user: User, conference: Conference) -> LiveRegistration | 
                 waiting=entry["waiting"],
             )
     return None
+
+
+def privacy_statement(conference: Conference) -> str:
+    """The privacy statement as the registration form shows it, in the active language: the
+    organisers' text, then when this conference's personal data is erased, from its periods
+    (registration.privacy erases it then). The attendee agrees to this exact text."""
+    retention = _(
+        "Your details are erased on %(date)s (%(zone)s), and your dietary and accessibility "
+        "answers on %(answers_date)s; the registrations stay, without them, for the figures."
+    ) % {
+        "date": _local_date(conference, conference.personal_data_erased_at),
+        "zone": conference.timezone,
+        "answers_date": _local_date(conference, conference.sensitive_answers_erased_at),
+    }
+    return f"{conference.privacy_statement.strip()}\n\n{retention}".strip()
+
+
+def _local_date(conference: Conference, moment: dt.datetime) -> str:
+    return formats.date_format(timezone.localtime(moment, conference.tz), "DATE_FORMAT")
 
 
 def _live_first() -> Case:
@@ -245,7 +265,7 @@ def registrations_data(user: User) -> list[dict[str, Any]]:
     registrations = (
         Registration.objects.for_user(user)
         .select_related("conference")
-        .prefetch_related(_bookings_with_sessions(), "changes")
+        .prefetch_related(_bookings_with_sessions(), "changes", "consents")
         .order_by("created_at", "pk")
     )
     return [_registration_data(registration, user) for registration in registrations]
@@ -260,6 +280,17 @@ def _registration_data(registration: Registration, user: User) -> dict[str, Any]
         **{field: json_value(getattr(registration, field)) for field in Registration.DETAIL_FIELDS},
         "privacy_statement_agreed": registration.privacy_statement_agreed,
         "privacy_agreed_at": registration.privacy_agreed_at.isoformat(),
+        "consents": [
+            {
+                "purpose": consent.purpose,
+                "text": consent.text,
+                "given_at": consent.given_at.isoformat(),
+                "withdrawn_at": consent.withdrawn_at.isoformat() if consent.withdrawn_at else None,
+            }
+            for consent in registration.consents.all()
+        ],
+        "photos_and_streaming": not registration.photo_opt_out,
+        "optional_messages": not registration.essential_messages_only,
         "registered_at": registration.created_at.isoformat(),
         "status_changed_at": registration.status_changed_at.isoformat(),
         "bookings": [

@@ -25,12 +25,15 @@ Every outcome is written to the history (RegistrationChange) and, through
 `registration.notifications.notify`, to the outbox in the same transaction.
 
 Deleting an account erases its registrations through `erase_registrations`, which
-accounts.personal_data calls with every other app's part.
+accounts.personal_data calls with every other app's part; the end of a conference's
+retention period erases them through `erase_registration_data` (registration.privacy).
+Consents are given and withdrawn here too: the flags on the registration that the
+badges and the messages read change only with a Consent row that records it.
 """
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, NamedTuple
 
 from django.db import transaction
@@ -51,7 +54,15 @@ from registration.exceptions import (
     RegistrationClosed,
     RegistrationUnavailable,
 )
-from registration.models import Booking, Registration, RegistrationChange, User
+from registration.models import (
+    CONSENT_TEXTS,
+    Booking,
+    Consent,
+    ProgrammeFeed,
+    Registration,
+    RegistrationChange,
+    User,
+)
 from registration.notifications import notify
 
 # Erased when an account is deleted; what is left (status, country, organisation type,
@@ -76,11 +87,14 @@ def register(
     details: dict[str, Any],
     session_ids: Iterable[int],
     privacy_statement: str,
+    consents: Collection[str] = (),
 ) -> Registration:
     """Register `user` for `conference` with the attendee's `details` and chosen sessions.
 
-    `privacy_statement` is the text the attendee saw and agreed to; it is stored with the
-    time. The registration is confirmed while places are left and nobody waits, else put
+    `privacy_statement` is the text the attendee saw and agreed to (selectors.privacy_statement);
+    it is stored with the time, as their consent for that purpose; `consents` are the optional
+    purposes they ticked (Consent.Purpose.PHOTOS, MESSAGES), recorded in the words the form
+    showed. The registration is confirmed while places are left and nobody waits, else put
     on the waiting list; where the conference requires approval it is pending. Each
     chosen session gets a seat if one is free and the registration is confirmed, else
     a place in that session's queue.
@@ -91,6 +105,7 @@ def register(
     PrivacyStatementChanged, InvalidSessionChoice or OverlappingSessions, before writing.
     """
     chosen = set(session_ids)
+    _check_optional(consents)
     with transaction.atomic():
         conference = _lock_conference(conference.pk)
         if not conference.is_published or conference.is_cancelled:
@@ -101,7 +116,7 @@ def register(
         existing = Registration.objects.live().filter(conference=conference, user=user).first()
         if existing is not None:
             raise AlreadyRegistered(existing)
-        if privacy_statement != conference.privacy_statement:
+        if privacy_statement != selectors.privacy_statement(conference):
             raise PrivacyStatementChanged
         sessions = _lock_sessions(conference, chosen)
         _check_not_past(sessions)
@@ -114,11 +129,21 @@ def register(
             user=user,
             number=tally.last_number + 1,
             status=_status_for_newcomer(conference, tally),
-            privacy_statement_agreed=conference.privacy_statement,
+            privacy_statement_agreed=privacy_statement,
             privacy_agreed_at=now,
             created_at=now,
             status_changed_at=now,
+            **{_CONSENT_FLAGS[purpose]: purpose not in consents for purpose in _CONSENT_FLAGS},
             **_only_details(details),
+        )
+        Consent.objects.bulk_create(
+            [
+                Consent(registration=registration, purpose=purpose, text=text, given_at=now)
+                for purpose, text in [
+                    (Consent.Purpose.PRIVACY, privacy_statement),
+                    *((purpose, str(CONSENT_TEXTS[purpose])) for purpose in sorted(consents)),
+                ]
+            ]
         )
         bookings = _queue_bookings(registration, sessions, now=now)
         seated = _fill_seats(sessions, now=now)
@@ -328,6 +353,55 @@ def move_up(registration: Registration, *, actor: User) -> Registration:
     return registration
 
 
+# The registration's flag that each optional consent sets: True while it is not given.
+_CONSENT_FLAGS = {Consent.Purpose.PHOTOS: "photo_opt_out", Consent.Purpose.MESSAGES: "essential_messages_only"}
+
+
+def give_consent(registration: Registration, purpose: str) -> Registration:
+    """Record the attendee's agreement to an optional `purpose` (photos, messages) in the words
+    the pages show now, and act on it; a no-op while one is in force. Locks the registration row.
+    Raises InvalidTransition once its personal data is erased."""
+    _check_optional([purpose])
+    with transaction.atomic():
+        registration = _lock_registration(registration)
+        if not registration.consents.filter(purpose=purpose, withdrawn_at=None).exists():
+            Consent.objects.create(registration=registration, purpose=purpose, text=str(CONSENT_TEXTS[purpose]))
+            _set_consent_flag(registration, purpose, given=True)
+    return registration
+
+
+def withdraw_consent(registration: Registration, purpose: str) -> Registration:
+    """Withdraw the attendee's agreement to an optional `purpose` at once, recording the time;
+    a no-op when none is in force. Locks the registration row. (Withdrawing the agreement to the
+    privacy statement erases the registration: registration.privacy.withdraw_privacy_consent.)"""
+    _check_optional([purpose])
+    with transaction.atomic():
+        registration = _lock_registration(registration)
+        if Consent.objects.filter(registration=registration, purpose=purpose, withdrawn_at=None).update(
+            withdrawn_at=timezone.now()
+        ):
+            _set_consent_flag(registration, purpose, given=False)
+    return registration
+
+
+def _check_optional(purposes: Iterable[str]) -> None:
+    unknown = set(purposes) - set(_CONSENT_FLAGS)
+    if unknown:
+        raise ValueError(f"Not an optional consent: {sorted(unknown)}")
+
+
+def _lock_registration(registration: Registration) -> Registration:
+    locked = Registration.objects.select_for_update(no_key=True).select_related("conference").get(pk=registration.pk)
+    if locked.personal_data_erased_at is not None:
+        raise InvalidTransition(_("This registration's personal data has been erased."))
+    return locked
+
+
+def _set_consent_flag(registration: Registration, purpose: str, *, given: bool) -> None:
+    setattr(registration, _CONSENT_FLAGS[purpose], not given)
+    registration.save(update_fields=[_CONSENT_FLAGS[purpose], "updated_at"])
+
+
 def erase_registrations(user: User) -> None:
     """Erase the personal data of `user`'s registrations, keeping the numbers: their part of
     deleting an account (accounts.personal_data, inside its transaction).
@@ -346,15 +420,34 @@ def erase_registrations(user: User) -> None:
             registration = _fresh(stale)
             if registration.status in Registration.LIVE_STATUSES and not conference.has_ended:
                 _cancel(registration, conference, actor=user)
-        erased = dict.fromkeys(PERSONAL_FIELDS, "")
-        Registration.objects.filter(pk__in=[r.pk for r in registrations]).update(
-            user=None, updated_at=timezone.now(), **erased
-        )
-        RegistrationChange.objects.filter(registration__in=registrations).update(details={})
-        RegistrationChange.objects.bulk_create(
-            RegistrationChange(registration=registration, action=Action.ANONYMISED) for registration in registrations
-        )
-        erase_admin_log(Registration, [r.pk for r in registrations])
+        _erase([r.pk for r in registrations], action=Action.ANONYMISED)
+
+
+def erase_registration_data(registration_ids: list[int]) -> None:
+    """Erase the personal data of these registrations, keeping the numbers: registration's part
+    of erasing a conference's registrations when its retention period ends or an attendee
+    withdraws their agreement (accounts.personal_data.erase_registrations, inside its
+    transaction). As `erase_registrations`, and their programme feeds go; the accounts stay,
+    no longer linked to them. Takes no lock: these registrations are over or being erased
+    by their owner."""
+    ProgrammeFeed.objects.filter(
+        user__registrations__in=registration_ids, conference__registrations__in=registration_ids
+    ).delete()
+    _erase(registration_ids, action=Action.ERASED)
+
+
+def _erase(registration_ids: list[int], *, action: str) -> None:
+    """Names, organisation and answers blank, the account unlinked, the history without its
+    details (which quote old values), the admin's log naming them by id."""
+    now = timezone.now()
+    Registration.objects.filter(pk__in=registration_ids).update(
+        user=None, updated_at=now, personal_data_erased_at=now, **dict.fromkeys(PERSONAL_FIELDS, "")
+    )
+    RegistrationChange.objects.filter(registration__in=registration_ids).update(details={})
+    RegistrationChange.objects.bulk_create(
+        RegistrationChange(registration_id=pk, action=action, created_at=now) for pk in registration_ids
+    )
+    erase_admin_log(Registration, registration_ids)
 
 
 def check_session_choice(sessions: list[Session], *, chosen: set[int], already_booked: set[int]) -> None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<slug:slug>/my-registration/details/", views.edit, name="edit"),
     path("<slug:slug>/my-registration/pre-events/", views.pre_events, name="pre_events"),
     path("<slug:slug>/my-registration/cancel/", views.cancel, name="cancel"),
+    path("<slug:slug>/my-registration/consent/<slug:purpose>/", views.consent, name="consent"),
     path("<slug:slug>/my-registration/my-data.json", views.export, name="export"),
     path("<slug:slug>/my-registration/delete-account/", views.delete_account, name="delete_account"),
     # One's own programme and its private calendar feed.

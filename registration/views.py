@@ -13,13 +13,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import personal_data
 from accounts.forms import DeleteAccountForm
 from agenda.models import Conference
 from conference.ratelimit import limit_posts
-from registration import selectors, services, tickets
+from registration import privacy, selectors, services, tickets
 from registration.exceptions import (
     AlreadyRegistered,
     ChangesClosed,
@@ -31,7 +31,7 @@ from registration.exceptions import (
     RegistrationUnavailable,
 )
 from registration.forms import DetailsForm, PreEventsForm, RegistrationForm
-from registration.models import Registration
+from registration.models import CONSENT_TEXTS, Consent, Registration
 
 
 def changeable_registration(view: Callable) -> Callable:
@@ -82,7 +82,8 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
                 conference,
                 details=form.details(),
                 session_ids=[session.pk for session in form.cleaned_data["pre_events"]],
-                privacy_statement=conference.privacy_statement,
+                privacy_statement=form.statement,
+                consents=form.consents(),
             )
         except AlreadyRegistered as error:
             return _already_registered(request, error.registration)
@@ -185,6 +186,40 @@ def cancel(request: HttpRequest, registration: Registration) -> HttpResponse:
 
 
 @login_required
+@rate_limited
+@require_POST
+def consent(request: HttpRequest, slug: str, purpose: str) -> HttpResponse:
+    """Give or withdraw one consent with one click; withdrawing the agreement to the privacy
+    statement cancels the registration and erases its personal data."""
+    conference = _conference(slug)
+    registration = selectors.registration_for(request.user, conference)
+    if registration is None or purpose not in Consent.Purpose.values:
+        raise Http404
+    action = request.POST.get("action")
+    if action not in ("give", "withdraw") or (purpose == Consent.Purpose.PRIVACY and action == "give"):
+        context = _detail_context(registration)
+        context["notice"] = _("Choose to give or to withdraw your agreement with one of the buttons below.")
+        return render(request, "registration/registration_detail.html", context, status=400)
+    try:
+        if purpose == Consent.Purpose.PRIVACY:
+            privacy.withdraw_privacy_consent(registration, actor=request.user)
+            messages.success(
+                request,
+                _("You withdrew your agreement: your registration is cancelled and its personal data erased."),
+            )
+            return redirect(conference)
+        if action == "give":
+            services.give_consent(registration, purpose)
+            messages.success(request, _("Your agreement is recorded. You can withdraw it here at any time."))
+        else:
+            services.withdraw_consent(registration, purpose)
+            messages.success(request, _("Your agreement is withdrawn."))
+    except InvalidTransition as error:
+        return _refused(request, slug, error)
+    return redirect("registration:mine", slug=conference.slug)
+
+
+@login_required
 @require_GET
 def export(request: HttpRequest, slug: str) -> JsonResponse:
     conference = _conference(slug)
@@ -231,7 +266,24 @@ def _detail_context(request: HttpRequest, registration: Registration) -> dict:
         "may_register_again": registration.conference.registration_state.is_open,
         # The ticket's and certificate's links, from the check-in app (registration.tickets).
         "ticket_section": tickets.page_section(request, registration),
+        "consents": _consents(registration),
     }
+
+
+def _consents(registration: Registration) -> list[dict]:
+    """Each purpose with the agreement in force (if any), the words one would agree to now,
+    and every agreement given and withdrawn."""
+    given = list(registration.consents.all())
+    return [
+        {
+            "purpose": purpose,
+            "label": label,
+            "current": next((c for c in given if c.purpose == purpose and c.withdrawn_at is None), None),
+            "text": CONSENT_TEXTS.get(purpose, ""),
+            "history": [c for c in given if c.purpose == purpose],
+        }
+        for purpose, label in Consent.Purpose.choices
+    ]
 
 
 def _already_registered(request: HttpRequest, registration: Registration) -> HttpResponse:

@@ -103,7 +103,7 @@ class ConferenceFactory(factory.django.DjangoModelFactory):
     registration_closes = factory.LazyAttribute(
         lambda o: dt.datetime.combine(o.start_date, dt.time(0), tzinfo=zoneinfo.ZoneInfo(o.timezone))
     )
-    privacy_statement = "We keep your details to run the conference and delete them a year after it."
+    privacy_statement = "We keep your details to run the conference."
 
 
 class RoomFactory(factory.django.DjangoModelFactory):
@@ -178,6 +178,10 @@ class RegistrationFactory(factory.django.DjangoModelFactory):
     country = "PL"
     privacy_statement_agreed = factory.SelfAttribute("conference.privacy_statement")
     privacy_agreed_at = factory.LazyFunction(timezone.now)
+    # Someone who agreed to photos and optional messages (without the Consent rows that
+    # registering writes: tests of consent register through the service or the form).
+    photo_opt_out = False
+    essential_messages_only = False
 
 
 class BookingFactory(factory.django.DjangoModelFactory):
@@ -207,7 +211,6 @@ def attendee_details(**overrides) -> dict:
         "job_title": "Cluster manager",
         "dietary_requirements": "",
         "accessibility_needs": "",
-        "photo_opt_out": False,
         "language": "en",
         **overrides,
     }

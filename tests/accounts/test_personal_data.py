@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts import personal_data
 from agenda import stars
+from checkin.models import BadgeRun
 from outbox.emails import queue_email
 from outbox.models import OutgoingEmail
 from registration import services
@@ -25,7 +26,7 @@ Action = RegistrationChange.Action
 
 
 def test_every_app_with_personal_data_has_its_part():
-    assert [part.name for part in personal_data.parts()] == ["stars", "registrations", "meetings"]
+    assert [part.name for part in personal_data.parts()] == ["stars", "registrations", "badges", "meetings"]
     assert personal_data.parts()[0].erase is stars.erase_stars
     assert personal_data.parts()[1].erase is services.erase_registrations
 
@@ -175,3 +176,14 @@ def test_delete_account_leaves_no_personal_data_in_the_history_or_the_admin_log(
     assert history.get(action=Action.DETAILS_CHANGED).actor == organiser
     log = dict(LogEntry.objects.values_list("content_type__model", "object_repr"))
     assert log == {"registration": f"#{registration.pk}", "user": f"#{user_id}"}
+
+
+def test_delete_account_takes_the_badges_printed_with_their_name():
+    registration = RegistrationFactory()
+    printed = BadgeRun.objects.create(
+        conference=registration.conference, layout="A4", registration_ids=[registration.pk], part_size=10
+    )
+
+    personal_data.delete_account(registration.user)
+
+    assert not BadgeRun.objects.filter(pk=printed.pk).exists()

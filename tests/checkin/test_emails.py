@@ -12,6 +12,7 @@ from outbox.emails import send_email
 from outbox.models import OutgoingEmail
 from registration import services as registration_services
 from registration.models import Registration
+from registration.selectors import privacy_statement
 from tests.emails import written
 from tests.factories import ConferenceFactory, VerifiedUserFactory, attendee_details
 
@@ -24,7 +25,7 @@ def register(conference):
         conference,
         details=attendee_details(),
         session_ids=[],
-        privacy_statement=conference.privacy_statement,
+        privacy_statement=privacy_statement(conference),
     )
 
 

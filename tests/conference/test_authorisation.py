@@ -307,6 +307,11 @@ RULES = [
     Rule("registration:pre_events", REGISTERED, slug),
     Rule("registration:cancel", REGISTERED, slug),
     Rule("registration:export", SIGNED_IN, slug),  # all of the account's own data
+    Rule(
+        "registration:consent",
+        Access(LOGIN, *[Outcome.POST_ONLY] * 5),
+        lambda world: {"slug": world.conference.slug, "purpose": "photos"},
+    ),
     Rule("registration:delete_account", SIGNED_IN, slug),
     Rule("registration:my_programme", SIGNED_IN, slug),
     Rule("registration:my_programme", Access(LOGIN, *[NOT_FOUND] * 5), draft_slug),
@@ -421,6 +426,10 @@ RULES = [
     Rule(
         "admin:registration_booking_changelist",
         team_only(FORBIDDEN, staff_without_export=OK, staff=OK, other_conference=OK),
+    ),
+    Rule(
+        "admin:registration_conferenceretention_changelist",
+        team_only(FORBIDDEN, staff_without_export=OK, staff=OK, registration_changer=OK, other_conference=OK),
     ),
     Rule(
         "admin:registration_exportrecord_changelist",

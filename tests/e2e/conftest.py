@@ -8,6 +8,7 @@ from agenda import demo as agenda_demo
 from agenda.models import Conference, Session
 from registration import services
 from registration.models import Registration, User
+from registration.selectors import privacy_statement
 from tests.factories import StaffFactory, VerifiedUserFactory, attendee_details
 
 
@@ -32,7 +33,7 @@ def register(user: User, conference: Conference, *codes: str, **details) -> Regi
         conference,
         details=attendee_details(**details),
         session_ids=[session.pk for session in sessions],
-        privacy_statement=conference.privacy_statement,
+        privacy_statement=privacy_statement(conference),
     )
 
 

@@ -8,7 +8,8 @@ from playwright.sync_api import expect
 from agenda import demo as agenda_demo
 from agenda.models import Session
 from registration import services
-from registration.models import Message
+from registration.models import Consent, Message
+from registration.selectors import privacy_statement
 from tests.conftest import log_in
 from tests.factories import OrganiserFactory, VerifiedUserFactory, attendee_details
 
@@ -22,7 +23,8 @@ def register(email: str, conference, code: str, **details):
         conference,
         details=attendee_details(**details),
         session_ids=[session.pk],
-        privacy_statement=conference.privacy_statement,
+        privacy_statement=privacy_statement(conference),
+        consents=[Consent.Purpose.MESSAGES],  # the message is an optional one
     )
 
 

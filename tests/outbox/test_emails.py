@@ -351,7 +351,7 @@ def test_erase_emails_erases_the_context_of_emails_written_at_send_time():
     )
     kept = make_email(to="other@example.org")
 
-    emails.erase_emails({"ela@example.pl"})
+    emails.erase_emails({"ela@example.pl"}, reason="Not sent: the account was deleted.")
 
     email.refresh_from_db()
     kept.refresh_from_db()

@@ -103,7 +103,12 @@ def test_beat_schedule_names_registered_tasks():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     current_app.loader.import_default_modules()  # what a worker does at start: find every app's tasks
 
-    assert scheduled == {"outbox.requeue_stale_emails", "registration.queue_reminders", "meetings.expire_requests"}
+    assert scheduled == {
+        "outbox.requeue_stale_emails",
+        "registration.queue_reminders",
+        "registration.erase_personal_data",
+        "meetings.expire_requests",
+    }
     assert scheduled <= set(current_app.tasks)
     sweep = settings.CELERY_BEAT_SCHEDULE["requeue-stale-emails"]
     assert sweep["schedule"] == dt.timedelta(seconds=settings.OUTBOX_SWEEP_INTERVAL)

@@ -12,6 +12,7 @@ from outbox.models import OutgoingEmail
 from registration import selectors, services
 from registration.models import Booking, Registration, RegistrationChange
 from registration.notifications import notify
+from registration.selectors import privacy_statement
 from tests.emails import written
 from tests.factories import (
     BookingFactory,
@@ -50,7 +51,7 @@ def sign_up(conference, *, sessions=(), **details) -> Registration:
         conference,
         details=attendee_details(**details),
         session_ids=[session.pk for session in sessions],
-        privacy_statement=conference.privacy_statement,
+        privacy_statement=privacy_statement(conference),
     )
 
 
@@ -72,10 +73,10 @@ def change_form_data(registration, **overrides) -> dict:
         "bookings-INITIAL_FORMS": "0",
         "changes-TOTAL_FORMS": "0",
         "changes-INITIAL_FORMS": "0",
+        "consents-TOTAL_FORMS": "0",
+        "consents-INITIAL_FORMS": "0",
         **overrides,
     }
-    if not data["photo_opt_out"]:
-        del data["photo_opt_out"]
     return data
 
 

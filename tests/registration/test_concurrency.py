@@ -23,6 +23,7 @@ from agenda.models import Conference, Session
 from outbox.models import OutgoingEmail
 from registration import selectors, services
 from registration.models import Booking, ExportRecord, Registration, RegistrationChange
+from registration.selectors import privacy_statement
 from tests.factories import (
     BookingFactory,
     ConferenceFactory,
@@ -153,7 +154,6 @@ def register_all(live_server, conference, users, *, sessions=()) -> list[tuple[i
             "pre_events": [session.pk for session in sessions],
             "privacy_agreed": "on",
         }
-        del fields["photo_opt_out"]
         status, headers, page = attendee.request("POST", path, fields)
         assert status == 302, page
         assert headers["Location"] == mine
@@ -361,7 +361,7 @@ def test_organiser_raising_pre_event_seats_while_people_register_neither_deadloc
             conference,
             details=attendee_details(),
             session_ids=[workshop.pk],
-            privacy_statement=conference.privacy_statement,
+            privacy_statement=privacy_statement(conference),
         )
 
     holder, first, second = (sign_up(UserFactory()) for _ in range(3))
@@ -431,7 +431,7 @@ def test_a_staff_download_is_served_while_a_registration_holds_the_conference(cl
                     conference,
                     details=attendee_details(),
                     session_ids=[],
-                    privacy_statement=conference.privacy_statement,
+                    privacy_statement=privacy_statement(conference),
                 )
                 holding.set()
                 finish.wait(timeout=30)

@@ -10,6 +10,7 @@ from agenda.models import Conference, Session
 from outbox.models import OutgoingEmail
 from registration import services
 from registration.models import Registration, RegistrationChange
+from registration.selectors import privacy_statement
 from tests.factories import (
     ConferenceFactory,
     OrganiserFactory,
@@ -31,7 +32,7 @@ def sign_up(conference, *, sessions=()) -> Registration:
         conference,
         details=attendee_details(),
         session_ids=[session.pk for session in sessions],
-        privacy_statement=conference.privacy_statement,
+        privacy_statement=privacy_statement(conference),
     )
 
 
@@ -94,6 +95,8 @@ def test_a_roomier_room_in_the_conference_admin_seats_the_queues_of_its_sessions
             "capacity": conference.capacity,
             "is_published": "on",
             "privacy_statement": conference.privacy_statement,
+            "personal_data_months": 12,
+            "sensitive_answers_days": 0,
             "rooms-TOTAL_FORMS": 1,
             "rooms-INITIAL_FORMS": 1,
             "rooms-0-id": room.pk,

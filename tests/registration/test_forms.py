@@ -1,6 +1,7 @@
 import pytest
 
 from registration.forms import DetailsForm, PreEventsForm, RegistrationForm, privacy_digest
+from registration.selectors import privacy_statement
 from tests.factories import BookingFactory, ConferenceFactory, PreEventFactory, SessionFactory, attendee_details
 
 pytestmark = pytest.mark.django_db
@@ -10,10 +11,9 @@ def registration_data(conference, **overrides) -> dict:
     data = {
         **attendee_details(),
         "privacy_agreed": "on",
-        "privacy_digest": privacy_digest(conference.privacy_statement),
+        "privacy_digest": privacy_digest(privacy_statement(conference)),
         **overrides,
     }
-    del data["photo_opt_out"]
     return data
 
 
