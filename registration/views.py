@@ -197,7 +197,7 @@ def consent(request: HttpRequest, slug: str, purpose: str) -> HttpResponse:
         raise Http404
     action = request.POST.get("action")
     if action not in ("give", "withdraw") or (purpose == Consent.Purpose.PRIVACY and action == "give"):
-        context = _detail_context(registration)
+        context = _detail_context(request, registration)
         context["notice"] = _("Choose to give or to withdraw your agreement with one of the buttons below.")
         return render(request, "registration/registration_detail.html", context, status=400)
     try:

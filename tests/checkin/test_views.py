@@ -125,8 +125,9 @@ def test_a_search_takes_the_same_queries_for_1_and_30_matches(
     client.force_login(door_staff)
 
     # user, team permission, conference, the matches with their check-ins and bookings
-    # that day (3), the latest check-ins (the session comes from the cache)
-    with django_assert_num_queries(7):
+    # that day (3), the latest check-ins (the session comes from the cache), whether the
+    # conference offers meetings (for its navigation; then kept a minute)
+    with django_assert_num_queries(8):
         response = client.get(desk_url(conference, door), {"q": "Bieńkowska"})
 
     assert response.content.decode().count("Checked in at") == min(count, 20)
@@ -431,8 +432,9 @@ def test_the_door_list_takes_the_same_queries_for_1_and_12_sessions(
         services.check_in(registration, door=door, actor=door_staff)
     client.force_login(door_staff)
 
-    # user, team permission, conference, then the figures: sessions, confirmed, seats, check-ins
-    with django_assert_num_queries(7):
+    # user, team permission, conference, then the figures: sessions, confirmed, seats,
+    # check-ins, and whether the conference offers meetings (for its navigation)
+    with django_assert_num_queries(8):
         response = client.get(reverse("checkin:doors", kwargs={"slug": conference.slug}))
 
     assert response.content.decode().count("checkin/session-") == count
@@ -450,8 +452,9 @@ def test_a_session_door_lists_its_seats_in_the_same_queries_for_1_and_25(
     client.force_login(door_staff)
 
     # user, team permission, conference, the session, the door list with its check-ins and
-    # bookings that day (3), the latest check-ins; no search, none asked for
-    with django_assert_num_queries(8):
+    # bookings that day (3), the latest check-ins, whether the conference offers meetings (for
+    # its navigation); no search, none asked for
+    with django_assert_num_queries(9):
         content = client.get(desk_url(conference, door)).content.decode()
 
     listed = content[content.index('id="door-list-title"') : content.index('id="recent-title"')]

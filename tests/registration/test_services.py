@@ -380,14 +380,14 @@ def test_update_details_email_says_what_changed_in_the_attendees_language():
     # An organiser's change, in English; the attendee reads it in Spanish.
     services.update_details(
         registration,
-        details={"job_title": "Cluster manager", "organisation_type": "public_authority", "photo_opt_out": True},
+        details={"job_title": "Cluster manager", "organisation_type": "public_authority"},
         actor=UserFactory(is_staff=True, language="en"),
     )
 
     (email,) = emails_to(user, "changed")
     assert "se ha modificado:\n- Cargo: (ninguna) → Cluster manager\n" in email.body_text
     assert "- Tipo de organización: Pyme → Administración pública\n" in email.body_text
-    assert "<li>No aparecer en fotografías ni en la retransmisión: no → sí</li>" in email.body_html
+    assert "<li>Tipo de organización: Pyme → Administración pública</li>" in email.body_html
 
 
 def test_change_bookings_email_lists_the_pre_events_added_and_removed():

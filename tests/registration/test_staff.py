@@ -233,9 +233,10 @@ def test_dashboard_takes_the_same_queries_for_1_and_50_attendees(client, confere
 
     # user, conference, may see, may export, by status, pre-events, countries, types, days,
     # the pre-event choices of the export form, whether the header links the admin, the
-    # check-in figures (4) and the closed polls (1; their answers, when there are some:
-    # tests/voting/test_dashboard.py)
-    with django_assert_num_queries(16):
+    # check-in figures (4), the closed polls (1; their answers, when there are some:
+    # tests/voting/test_dashboard.py) and whether the conference offers meetings (for its
+    # navigation; then kept a minute: agenda.navigation)
+    with django_assert_num_queries(17):
         response = client.get(dashboard_url(conference))
 
     assert f"{count} registration" in section(response.content.decode(), "statuses")
