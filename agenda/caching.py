@@ -29,7 +29,7 @@ Three layers, each cheaper than the one below:
 Stars work like seats: the cached HTML holds a marker per session, filled per request with
 a button that the browser's script keeps for a visitor without an account (the same for
 every such visitor, so whole responses stay shareable), or, for someone logged in, a form
-showing whether they starred it (one query over the sessions the page shows).
+showing whether they starred it (their stars from the cache, agenda.stars.starred_ids).
 
 Validators: exports have an ETag and a Last-Modified (the conference's `updated_at`,
 moved with each version). Pages for anonymous visitors have an ETag only, over what they
