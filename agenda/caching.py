@@ -467,6 +467,9 @@ def _response_key(request: HttpRequest) -> tuple[str, str, bool] | None:
     slug = request.path.split("/", 2)[1]
     if request.method not in ("GET", "HEAD") or not slug or slug.lower() in RESERVED_SLUGS:
         return None
+    # A body is for RequestSizeMiddleware to refuse, or to be read; never left unread.
+    if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
+        return None
     # A host the site does not serve gets its 400 (DisallowedHost), as further in.
     request.get_host()
     anonymous = not any(name in request.COOKIES for name in PRIVATE_COOKIES)
@@ -482,9 +485,9 @@ def _fits(cached: CachedResponse, anonymous: bool) -> bool:
     return (anonymous or public.everyone) and (public.until is None or time.time() < public.until)
 
 
-# Requests a kept answer is not served to before Django: a validator to check (a 304 is
-# for the middleware to give), or a body to refuse (RequestSizeMiddleware).
-NOT_BEFORE_DJANGO = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
+# Requests a kept answer is not served to before Django: they bring a validator to check
+# (a 304 is for the middleware to give).
+CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
 
 
 def serve_recent(application: Callable) -> Callable:
@@ -492,15 +495,11 @@ def serve_recent(application: Callable) -> Callable:
     is answered again before Django's request handling starts (its signals, URL
     configuration, middleware and response objects cost more than the answer itself): the
     same bytes and headers CachedPageMiddleware would give, to the same visitors. Anything
-    else (not in this worker's memory, a conditional request, a body, a disallowed host)
-    goes on to Django."""
+    else (not in this worker's memory, a HEAD, a conditional request, a body, a disallowed
+    host) goes on to Django."""
 
     def front(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if (
-            environ.get("REQUEST_METHOD") == "GET"
-            and environ.get("CONTENT_LENGTH") in (None, "", "0")
-            and not any(name in environ for name in NOT_BEFORE_DJANGO)
-        ):
+        if environ.get("REQUEST_METHOD") == "GET" and not any(name in environ for name in CONDITIONAL):
             request = WSGIRequest(environ)
             try:
                 found = _response_key(request)

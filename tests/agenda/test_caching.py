@@ -263,9 +263,9 @@ def test_a_changed_voting_include_changes_the_release(settings, tmp_path):
 # The WSGI front (caching.serve_recent): what a worker has just served, before Django.
 
 
-def wsgi_get(path: str, **headers: str) -> tuple[str, dict[str, str], bytes, int]:
-    """A GET through the site's WSGI application, as gunicorn makes it: (status, headers,
-    body, how many times Django's request handling started)."""
+def wsgi_get(path: str, extra: dict | None = None, **headers: str) -> tuple[str, dict[str, str], bytes, int]:
+    """A GET through the site's WSGI application, as gunicorn makes it (`extra` added to its
+    environ): (status, headers, body, how many times Django's request handling started)."""
     from conference.wsgi import application
 
     environ = {
@@ -281,6 +281,7 @@ def wsgi_get(path: str, **headers: str) -> tuple[str, dict[str, str], bytes, int
         "wsgi.input": io.BytesIO(b""),
         "wsgi.errors": sys.stderr,
         **{f"HTTP_{name.upper()}": value for name, value in headers.items()},
+        **(extra or {}),
     }
     started: list[tuple[str, list]] = []
     handled = []
@@ -353,6 +354,9 @@ def test_the_front_leaves_validators_sessions_and_strange_hosts_to_django(confer
 
     status, _headers, _body, handled = wsgi_get(url, host="elsewhere.example")
     assert (status, handled) == ("400 Bad Request", 1)
+
+    status, _headers, _body, handled = wsgi_get(url, {"CONTENT_LENGTH": str(settings.REQUEST_BODY_MAX_SIZE + 1)})
+    assert (status, handled) == ("413 Request Entity Too Large", 1)
 
 
 def test_the_front_forgets_a_page_after_a_moment(conference, pre_event):
