@@ -412,7 +412,7 @@ class CachedPageMiddleware:
         if found is None:
             return self.get_response(request)
         slug, key, anonymous = found
-        recent = _recent.get(cache.key_prefix + key)
+        recent = _recent_answer(key)
         if recent is not None and _fits(recent, anonymous):
             return self._serve(request, recent)
         found = cache.get_many([_conference_key(slug), key])
@@ -457,6 +457,11 @@ class CachedPageMiddleware:
             request, etag=public.etag, last_modified=public.last_modified, response=response
         )
         return conditional or response
+
+
+def _recent_answer(key: str) -> CachedResponse | None:
+    # The copy of the cache's entry, under the cache's own prefix (each test has one).
+    return _recent.get(cache.key_prefix + key)
 
 
 def _response_key(request: HttpRequest) -> tuple[str, str, bool] | None:
@@ -507,7 +512,7 @@ def serve_recent(application: Callable) -> Callable:
                 found = None
             if found is not None:
                 _slug, key, anonymous = found
-                recent = _recent.get(cache.key_prefix + key)
+                recent = _recent_answer(key)
                 if recent is not None and _fits(recent, anonymous):
                     start_response("200 OK", list(recent.headers))
                     return [recent.content]

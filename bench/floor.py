@@ -211,7 +211,9 @@ def main(
         "The share of bare WSGI is the median over the rounds of each round's rate over the bare WSGI "
         "floor's in the same round. Goals: a public page at 50 % of bare WSGI or more and 20× pretalx or more; "
         "an export 100× pretalx or more (pretalx's figures from one run of pretalx 2025.2.2 on this machine, "
-        "same programme and load; across runs, so a rough guide).\n\n" + ratio_table(rows, rows[0][1], measured)
+        "same programme and load; across runs, so a rough guide). The machine may be shared and busy (see the "
+        "load average): the shares within this run are what count, not the rates.\n\n"
+        + ratio_table(rows, rows[0][1], measured)
     )
     print(body)
     runner.write_section(
