@@ -16,9 +16,11 @@ Three layers, each cheaper than the one below:
   marker where they go, filled on each render from `agenda.seats` (which registration counts), which is kept
   for SEATS_TIMEOUT per set of sessions: a booking shows within SEATS_LAG (a second),
   and a busy page costs a few aggregate queries a second, not one per visit;
-- whole responses for anonymous visitors (`CachedPageMiddleware`), served before the
-  session, locale, CSRF and authentication middleware run: a cache hit costs no query,
-  and each worker serves what it has just checked from memory for LOCAL_TIMEOUT.
+- whole responses for anonymous visitors (`CachedPageMiddleware`), served before any
+  other middleware runs (the answers kept carry the security headers already): a cache
+  hit costs no query, and each worker serves what it has just checked from memory for
+  LOCAL_TIMEOUT, before Django's request handling even starts (`serve_recent`, the WSGI
+  front), so that a hit costs about what returning bytes costs.
   Anonymous pages carry no CSRF token (their language switch is a GET,
   conference.middleware.LanguageSwitchMiddleware), so one answer fits every anonymous
   visitor of a URL in a language. Logged-in visitors get the page rendered around the
@@ -28,7 +30,7 @@ Three layers, each cheaper than the one below:
 Stars work like seats: the cached HTML holds a marker per session, filled per request with
 a button that the browser's script keeps for a visitor without an account (the same for
 every such visitor, so whole responses stay shareable), or, for someone logged in, a form
-showing whether they starred it (one query over the sessions the page shows).
+showing whether they starred it (their stars from the cache, agenda.stars.starred_ids).
 
 Validators: exports have an ETag and a Last-Modified (the conference's `updated_at`,
 moved with each version). Pages for anonymous visitors have an ETag only, over what they
@@ -48,6 +50,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -62,7 +66,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from agenda import seats, stars
-from agenda.models import Conference, Session
+from agenda.models import RESERVED_SLUGS, Conference, Session
 
 # Keys change with every edit, so entries only need to outlive a quiet day.
 TIMEOUT = 60 * 60 * 24
@@ -397,16 +401,16 @@ def _etag(*parts) -> str:
 
 
 class CachedPageMiddleware:
-    """Whole public pages and exports, served before the middleware that reads sessions,
-    users and CSRF cookies (settings.MIDDLEWARE puts it after the security headers, which
-    still apply). A hit costs no query: no cache round trip either when this worker
-    served the URL in the last LOCAL_TIMEOUT, else one (two on a page with seats left).
+    """Whole public pages and exports, served before every other middleware: an answer is
+    kept as the whole stack made it, with its security headers. A hit costs no query: no
+    cache round trip either when this worker served the URL in the last LOCAL_TIMEOUT
+    (and then, for an unconditional GET, `serve_recent` answers first), else one (two on
+    a page with seats left).
 
     A response is kept when its view marked it `public` (agenda.views, through
     `page_response` and `export_response`), it is a 200 that sets no cookie and carries
     no CSRF token, and the request brought no session or message cookie (an export: any
-    request). It is keyed by the visitor's language (as LocaleMiddleware reads it: the
-    language cookie, else the browser's) and the URL, and served only while its
+    request). It is keyed as `_response_key` says, and served only while its
     conference's version is current, its seats left are the same (see `_seats_left`) and
     its `until` has not come; otherwise the request goes on to the view, which keeps the
     new answer.
@@ -416,25 +420,18 @@ class CachedPageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method not in ("GET", "HEAD"):
+        found = _response_key(request)
+        if found is None:
             return self.get_response(request)
-        anonymous = not any(name in request.COOKIES for name in PRIVATE_COOKIES)
-        language = translation.get_language_from_request(request)
-        key = f"agenda:response:{language}:{hashlib.sha256(request.get_full_path().encode()).hexdigest()}"
-        # The copy of the cache's entry, under the cache's own prefix (each test has one).
-        recent = _recent.get(cache.key_prefix + key)
-        if recent is not None and (anonymous or recent.public.everyone):
-            response = self._serve(request, recent)
-            if response is not None:
-                return response
-        slug = request.path.split("/", 2)[1]
-        found = cache.get_many([_conference_key(slug), key]) if slug else {}
+        slug, key, anonymous = found
+        recent = _recent_answer(key)
+        if recent is not None and _fits(recent, anonymous):
+            return self._serve(request, recent)
+        found = cache.get_many([_conference_key(slug), key])
         cached = found.get(key)
-        if cached is not None and (anonymous or cached.public.everyone) and self._current(found, slug, cached):
-            response = self._serve(request, cached)
-            if response is not None:
-                self._remember(key, cached)
-                return response
+        if cached is not None and _fits(cached, anonymous) and self._current(found, slug, cached):
+            self._remember(key, cached)
+            return self._serve(request, cached)
         response = self.get_response(request)
         public = getattr(response, "public", None)
         if (
@@ -465,12 +462,72 @@ class CachedPageMiddleware:
         _recent.put(cache.key_prefix + key, cached)
 
     @staticmethod
-    def _serve(request: HttpRequest, cached: CachedResponse) -> HttpResponse | None:
+    def _serve(request: HttpRequest, cached: CachedResponse) -> HttpResponse:
         public = cached.public
-        if public.until is not None and time.time() >= public.until:
-            return None
         response = HttpResponse(cached.content, headers=dict(cached.headers))
         conditional = get_conditional_response(
             request, etag=public.etag, last_modified=public.last_modified, response=response
         )
         return conditional or response
+
+
+def _recent_answer(key: str) -> CachedResponse | None:
+    # The copy of the cache's entry, under the cache's own prefix (each test has one).
+    return _recent.get(cache.key_prefix + key)
+
+
+def _response_key(request: HttpRequest) -> tuple[str, str, bool] | None:
+    """(slug, key, anonymous) of a request whose answer may have been kept: keyed by the
+    visitor's language (as LocaleMiddleware reads it: the language cookie, else the
+    browser's), the scheme and the URL. None for the site's own paths (static files, the
+    admin, accounts), never kept, so never looked up."""
+    slug = request.path.split("/", 2)[1]
+    if request.method not in ("GET", "HEAD") or not slug or slug.lower() in RESERVED_SLUGS:
+        return None
+    # A body is for RequestSizeMiddleware to refuse, or to be read; never left unread.
+    if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
+        return None
+    # A host the site does not serve gets its 400 (DisallowedHost), as further in.
+    request.get_host()
+    anonymous = not any(name in request.COOKIES for name in PRIVATE_COOKIES)
+    language = translation.get_language_from_request(request)
+    # The scheme: over plain HTTP SecurityMiddleware redirects, and HSTS goes over HTTPS only.
+    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    return slug, f"agenda:response:{request.scheme}:{language}:{path}", anonymous
+
+
+def _fits(cached: CachedResponse, anonymous: bool) -> bool:
+    """Whether a kept answer may go to this visitor now."""
+    public = cached.public
+    return (anonymous or public.everyone) and (public.until is None or time.time() < public.until)
+
+
+# Requests a kept answer is not served to before Django: they bring a validator to check
+# (a 304 is for the middleware to give).
+CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
+
+
+def serve_recent(application: Callable) -> Callable:
+    """Wrap the WSGI application so that what this worker served in the last LOCAL_TIMEOUT
+    is answered again before Django's request handling starts (its signals, URL
+    configuration, middleware and response objects cost more than the answer itself): the
+    same bytes and headers CachedPageMiddleware would give, to the same visitors. Anything
+    else (not in this worker's memory, a HEAD, a conditional request, a body, a disallowed
+    host) goes on to Django."""
+
+    def front(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "GET" and not any(name in environ for name in CONDITIONAL):
+            request = WSGIRequest(environ)
+            try:
+                found = _response_key(request)
+            except DisallowedHost:
+                found = None
+            if found is not None:
+                _slug, key, anonymous = found
+                recent = _recent_answer(key)
+                if recent is not None and _fits(recent, anonymous):
+                    start_response("200 OK", list(recent.headers))
+                    return [recent.content]
+        return application(environ, start_response)
+
+    return front

@@ -1,7 +1,8 @@
 """The public pages beside their floors, in one interleaved run: what a cached page costs
-against the cheapest answers this machine can give.
+against the cheapest answers this machine can give, and whether the goals are met.
 
-    python -m bench.floor [--sessions 300] [--rounds 3] [--duration 20] [--connections 16]
+    python -m bench [--sessions 300] [--rounds 3] [--duration 20] [--connections 16]
+    python -m bench.floor ...   # the same, written to the `floor` section
 
 Three servers, each gunicorn with the same workers, measured in turn (one idle while
 another is loaded):
@@ -16,11 +17,18 @@ another is loaded):
 Every URL is loaded once per round, the rounds one after another, so a busy moment of the
 machine falls on all of them alike; the table gives each URL's median round, and its share
 of the bare WSGI floor, round by round.
+
+The goals it checks: every public page for an anonymous visitor at half the bare WSGI floor
+or more and 20 times pretalx or more, every export 100 times pretalx or more. pretalx's
+figures (PRETALX) are from one run of pretalx 2025.2.2 on this machine with the same
+programme, gunicorn and wrk settings; the ratios to them are across runs, so only a rough
+guide, while the shares of the floor are within one.
 """
 
 import statistics
 import sys
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 
 from bench import runner
 
@@ -29,6 +37,9 @@ SLUG = "bench"
 # of a request and not of copying bytes.
 PAYLOAD = b"x" * 1024
 FLOOR_KEY = "bench:floor"
+# The goals of a cached public page (share of the bare WSGI floor, times pretalx) and of an
+# export (times pretalx).
+PAGE_SHARE, PAGE_TIMES_PRETALX, EXPORT_TIMES_PRETALX = 0.5, 20, 100
 
 
 def bare_application(environ, start_response):
@@ -45,20 +56,37 @@ def cached_bytes(request):
     return HttpResponse(cache.get_or_set(FLOOR_KEY, PAYLOAD), content_type="text/plain")
 
 
-def pages(site: runner.Site) -> list[tuple[str, str]]:
-    """(label, path) of what the site is measured on, after the floors."""
-    stylesheet = site.static_url("css/site.css")
+@dataclass(frozen=True)
+class Target:
+    """What the site is measured on: its goals, and what pretalx answered (req/s) for the
+    same thing, when it has one. pretalx shows its agenda through a script; its page
+    without script is the fair comparison for ours, which needs none."""
+
+    label: str
+    path: str
+    page: bool = False
+    export: bool = False
+    pretalx: float | None = None
+    pretalx_what: str = ""
+
+
+def pages(site: runner.Site) -> list[Target]:
+    """What the site is measured on, after the floors."""
     return [
-        ("static file (whitenoise)", stylesheet),
-        ("conference page", f"/{SLUG}/"),
-        ("agenda page, first day", f"/{SLUG}/agenda/"),
-        ("session page", f"/{SLUG}/agenda/s2/"),
-        ("session page with seats left", f"/{SLUG}/agenda/s1/"),
-        ("speakers", f"/{SLUG}/speakers/"),
-        ("speaker page", f"/{SLUG}/speakers/spk1/"),
-        ("`schedule.json`", f"/{SLUG}/schedule.json"),
-        ("`schedule.xml`", f"/{SLUG}/schedule.xml"),
-        ("`agenda.ics`", f"/{SLUG}/agenda.ics"),
+        Target("static file (whitenoise)", site.static_url("css/site.css")),
+        Target("conference page", f"/{SLUG}/", page=True),
+        Target(
+            "agenda page, first day", f"/{SLUG}/agenda/", page=True, pretalx=5.8, pretalx_what="schedule, no script"
+        ),
+        Target("session page", f"/{SLUG}/agenda/s2/", page=True, pretalx=49.5, pretalx_what="talk page"),
+        Target(
+            "session page with seats left", f"/{SLUG}/agenda/s1/", page=True, pretalx=49.5, pretalx_what="talk page"
+        ),
+        Target("speakers", f"/{SLUG}/speakers/", page=True),
+        Target("speaker page", f"/{SLUG}/speakers/spk1/", page=True, pretalx=51.2, pretalx_what="speaker page"),
+        Target("`schedule.json`", f"/{SLUG}/schedule.json", export=True, pretalx=1.9),
+        Target("`schedule.xml`", f"/{SLUG}/schedule.xml", export=True, pretalx=8.5),
+        Target("`agenda.ics`", f"/{SLUG}/agenda.ics", export=True, pretalx=6.0, pretalx_what="`schedule.ics`"),
     ]
 
 
@@ -89,31 +117,64 @@ def median_result(results: list[runner.Result]) -> runner.Result:
     return ranked[len(ranked) // 2]
 
 
-def ratio_table(rows: list[tuple[runner.Result, list[runner.Result]]], floors: list[runner.Result]) -> str:
-    """Each URL's median round, and its share of the bare WSGI floor: the median of its
-    rounds' shares, each against the floor of the same round (the load of the machine
-    drifts between rounds more than within one)."""
+def share_of(rounds: list[runner.Result], floors: list[runner.Result]) -> float:
+    """The median of the rounds' shares, each against the floor of the same round (the load
+    of the machine drifts between rounds more than within one)."""
+    return statistics.median(r.rps / floor.rps for r, floor in zip(rounds, floors, strict=True))
+
+
+def goal(target: Target | None, result: runner.Result, share: float) -> str:
+    """Whether the measured URL meets its goals: "met", "missed (why)", or "" without one."""
+    if target is None or not (target.page or target.export):
+        return ""
+    missed = []
+    if target.page and share < PAGE_SHARE:
+        missed.append(f"share < {100 * PAGE_SHARE:.0f} %")
+    wanted = PAGE_TIMES_PRETALX if target.page else EXPORT_TIMES_PRETALX
+    if target.pretalx and result.rps < wanted * target.pretalx:
+        missed.append(f"< {wanted}× pretalx")
+    if result.errors:
+        missed.append("errors")
+    return f"missed ({', '.join(missed)})" if missed else "met"
+
+
+def ratio_table(
+    rows: list[tuple[runner.Result, list[runner.Result]]],
+    floors: list[runner.Result],
+    targets: dict[str, Target] | None = None,
+) -> str:
+    """Each URL's median round, its share of the bare WSGI floor, how it compares with
+    pretalx, and whether it meets its goal (`targets`, by label)."""
+    targets = targets or {}
     lines = [
-        "| what | req/s (median round) | rounds | p50 | p99 | share of bare WSGI | errors |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: |",
+        "| what | req/s (median round) | rounds | p50 | p99 | share of bare WSGI | pretalx req/s | × pretalx "
+        "| goal | errors |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for result, rounds in rows:
+        target = targets.get(result.label)
         spread = " / ".join(f"{r.rps:,.0f}" for r in rounds)
-        share = statistics.median(r.rps / floor.rps for r, floor in zip(rounds, floors, strict=True))
+        share = share_of(rounds, floors)
         errors = sum(r.errors for r in rounds)
+        pretalx = times = ""
+        if target is not None and target.pretalx:
+            pretalx = f"{target.pretalx:,.1f}" + (f" ({target.pretalx_what})" if target.pretalx_what else "")
+            times = f"{result.rps / target.pretalx:,.0f}×"
         lines.append(
             f"| {result.label} | {result.rps:,.0f} | {spread} | {result.p50_ms:.1f} ms | {result.p99_ms:.1f} ms "
-            f"| {100 * share:.1f} % | {errors} |"
+            f"| {100 * share:.1f} % | {pretalx} | {times} | {goal(target, result, share)} | {errors} |"
         )
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(
+    *, command: str = "python -m bench.floor", key: str = "floor", title: str = "Cached pages against their floors"
+):
     parser = runner.arguments(__doc__.splitlines()[0])
     parser.set_defaults(sessions=300, attendees=2000, workers=2, duration=20)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds over every URL")
-    parser.add_argument("--key", default="floor", help="the section of docs/benchmarks.md to write")
-    parser.add_argument("--title", default="Cached pages against their floors", help="that section's title")
+    parser.add_argument("--key", default=key, help="the section of docs/benchmarks.md to write")
+    parser.add_argument("--title", default=title, help="that section's title")
     args = parser.parse_args()
     load = {"duration": args.duration, "connections": args.connections, "warmup": 2}
     with ExitStack() as stack:
@@ -134,7 +195,8 @@ def main() -> None:
             (bare, "bare WSGI, constant bytes", "/"),
             (django, "Django, cached bytes, all middleware", "/floor/"),
         ]
-        targets += [(site, label, path) for label, path in pages(site)]
+        measured = {target.label: target for target in pages(site)}
+        targets += [(site, target.label, target.path) for target in measured.values()]
         rounds: dict[str, list[runner.Result]] = {label: [] for _server, label, _path in targets}
         for number in range(args.rounds):
             for server, label, path in targets:
@@ -147,13 +209,17 @@ def main() -> None:
         f"attendees. {args.rounds} interleaved rounds of {args.duration} s per URL, "
         f"`wrk -t2 -c{args.connections}`, anonymous visitors (no cookies), every page in the cache. "
         "The share of bare WSGI is the median over the rounds of each round's rate over the bare WSGI "
-        "floor's in the same round.\n\n" + ratio_table(rows, rows[0][1])
+        "floor's in the same round. Goals: a public page at 50 % of bare WSGI or more and 20× pretalx or more; "
+        "an export 100× pretalx or more (pretalx's figures from one run of pretalx 2025.2.2 on this machine, "
+        "same programme and load; across runs, so a rough guide). The machine may be shared and busy (see the "
+        "load average): the shares within this run are what count, not the rates.\n\n"
+        + ratio_table(rows, rows[0][1], measured)
     )
     print(body)
     runner.write_section(
         args.key,
         title=args.title,
-        command=" ".join(["python -m bench.floor", *sys.argv[1:]]),
+        command=" ".join([command, *sys.argv[1:]]),
         body=body,
         site=site,
     )

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Whole public pages for anonymous visitors, before anything else runs: the answers it
+    # keeps already carry the headers of the middleware below (security, CSP, frames).
+    "agenda.caching.CachedPageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -62,9 +65,6 @@ MIDDLEWARE = [
     "conference.middleware.RequestSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "conference.middleware.LanguageSwitchMiddleware",
-    # Whole public pages for anonymous visitors, before sessions, users and CSRF are looked
-    # at, after the security headers, which still apply.
-    "agenda.caching.CachedPageMiddleware",
     # Outside the session middleware, so that a write request and its session are one transaction.
     "conference.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +82,9 @@ REQUEST_BODY_MAX_SIZE = 10 * 1024 * 1024
 
 ROOT_URLCONF = "conference.urls"
 WSGI_APPLICATION = "conference.wsgi.application"
+# Wraps Django's WSGI handler in conference/wsgi.py: whole public pages a worker has just
+# served, answered again without Django's request handling (agenda.caching).
+WSGI_FRONT = "agenda.caching.serve_recent"
 
 TEMPLATES = [
     {

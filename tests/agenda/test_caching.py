@@ -2,19 +2,24 @@
 it carries, and when it must not be served."""
 
 import datetime as dt
+import io
 import shutil
+import sys
 import time
 
 import pytest
 from django.conf import settings
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.test import Client
 from django.utils import timezone
 
 from agenda import caching, services
 from agenda.models import Session
 from tests.agenda.conftest import local, main, text
-from tests.factories import BookingFactory, ConferenceFactory, SessionFactory, UserFactory
+from tests.factories import BookingFactory, ConferenceFactory, SessionFactory, SpeakerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,15 +72,15 @@ def test_an_anonymous_page_carries_no_csrf_token_and_sets_no_cookie(client, conf
     assert '<select id="language-select" name="lang">' in markup
 
 
-def test_a_logged_in_visitor_costs_two_queries_and_keeps_the_post_switch(
+def test_a_logged_in_visitor_costs_one_query_and_keeps_the_post_switch(
     before_the_conference, client, conference, pre_event, django_assert_num_queries
 ):
     url = f"/{conference.slug}/agenda/pre-digital/"
     client.get(url)  # the programme, conference and seats into the cache
     client.force_login(UserFactory())
-    client.get(url)  # the session into the cache
+    client.get(url)  # the session and their stars into the cache
 
-    with django_assert_num_queries(2):  # the user, and which sessions on the page they starred
+    with django_assert_num_queries(1):  # the user
         response = client.get(url)
 
     markup = response.content.decode()
@@ -253,3 +258,114 @@ def test_a_changed_voting_include_changes_the_release(settings, tmp_path):
     include.write_text(include.read_text() + "\n{# another look #}\n")
 
     assert caching._release() != before
+
+
+# The WSGI front (caching.serve_recent): what a worker has just served, before Django.
+
+
+def wsgi_get(path: str, extra: dict | None = None, **headers: str) -> tuple[str, dict[str, str], bytes, int]:
+    """A GET through the site's WSGI application, as gunicorn makes it (`extra` added to its
+    environ): (status, headers, body, how many times Django's request handling started)."""
+    from conference.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        **{f"HTTP_{name.upper()}": value for name, value in headers.items()},
+        **(extra or {}),
+    }
+    started: list[tuple[str, list]] = []
+    handled = []
+
+    def count(**kwargs):
+        handled.append(kwargs)
+
+    # As Django's test client does: the test's transaction is on the connection that
+    # Django's handler would otherwise close when a request starts and ends.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    request_started.connect(count)
+    try:
+        result = application(environ, lambda status, headers: started.append((status, headers)))
+        body = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+    finally:
+        request_started.disconnect(count)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    status, header_list = started[0]
+    return status, dict(header_list), body, len(handled)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/{slug}/",
+        "/{slug}/agenda/",
+        "/{slug}/agenda/pre-digital/",
+        "/{slug}/speakers/",
+        "/{slug}/speakers/{speaker}/",
+        "/{slug}/schedule.json",
+        "/{slug}/schedule.xml",
+        "/{slug}/agenda.ics",
+    ],
+)
+def test_the_front_gives_a_page_just_served_again_without_django_or_a_query(
+    conference, pre_event, path, django_assert_num_queries
+):
+    speaker = SpeakerFactory(conference=conference)
+    pre_event.session_speakers.create(speaker=speaker, position=0)
+    url = path.format(slug=conference.slug, speaker=speaker.code)
+    first_status, first_headers, first_body, _handled = wsgi_get(url)
+
+    with django_assert_num_queries(0):
+        status, headers, body, handled = wsgi_get(url)
+
+    assert handled == 0
+    assert (status, headers, body) == (first_status, first_headers, first_body)
+    assert status == "200 OK"
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_front_leaves_validators_sessions_and_strange_hosts_to_django(conference, pre_event):
+    url = f"/{conference.slug}/agenda/pre-digital/"
+    _status, headers, _body, _handled = wsgi_get(url)
+
+    status, _headers, body, handled = wsgi_get(url, if_none_match=headers["ETag"])
+    assert (status, body, handled) == ("304 Not Modified", b"", 1)
+
+    client = Client()
+    client.force_login(UserFactory())
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    status, _headers, body, handled = wsgi_get(url, cookie=cookie)
+    assert (status, handled) == ("200 OK", 1)
+    assert b"Log out" in body
+
+    status, _headers, _body, handled = wsgi_get(url, host="elsewhere.example")
+    assert (status, handled) == ("400 Bad Request", 1)
+
+    status, _headers, _body, handled = wsgi_get(url, {"CONTENT_LENGTH": str(settings.REQUEST_BODY_MAX_SIZE + 1)})
+    assert (status, handled) == ("413 Request Entity Too Large", 1)
+
+
+def test_the_front_forgets_a_page_after_a_moment(conference, pre_event):
+    url = f"/{conference.slug}/agenda/pre-digital/"
+    wsgi_get(url)
+    BookingFactory(session=pre_event, registration__conference=conference)
+    time.sleep(caching.SEATS_LAG + 0.1)
+
+    _status, _headers, body, handled = wsgi_get(url)
+
+    assert handled == 1
+    assert b"28 seats left" in body
