@@ -359,7 +359,7 @@ def test_the_front_leaves_validators_sessions_and_strange_hosts_to_django(confer
     assert (status, handled) == ("413 Request Entity Too Large", 1)
 
 
-def test_the_front_forgets_a_page_after_a_moment(conference, pre_event):
+def test_the_front_forgets_a_page_after_a_moment(before_the_conference, conference, pre_event):
     url = f"/{conference.slug}/agenda/pre-digital/"
     wsgi_get(url)
     BookingFactory(session=pre_event, registration__conference=conference)
