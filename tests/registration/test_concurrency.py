@@ -316,7 +316,11 @@ def test_counters_on_the_conference_row_stay_the_real_counts_through_concurrent_
     stale = Conference.objects.get(pk=conference.pk)
     leaving = [
         services.register(
-            user, conference, details=attendee_details(), session_ids=[], privacy_statement=conference.privacy_statement
+            user,
+            conference,
+            details=attendee_details(),
+            session_ids=[],
+            privacy_statement=privacy_statement(conference),
         )
         for user in UserFactory.create_batch(8)
     ]
@@ -327,7 +331,11 @@ def test_counters_on_the_conference_row_stay_the_real_counts_through_concurrent_
     def register(user) -> None:
         barrier.wait(timeout=60)
         services.register(
-            user, conference, details=attendee_details(), session_ids=[], privacy_statement=conference.privacy_statement
+            user,
+            conference,
+            details=attendee_details(),
+            session_ids=[],
+            privacy_statement=privacy_statement(conference),
         )
 
     def cancel(registration) -> None:
