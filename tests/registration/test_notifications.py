@@ -336,3 +336,15 @@ def test_writing_a_reminder_costs_the_same_queries_for_1_or_8_seats(count, djang
         written(email)
 
     assert written(email).body_text.count("\n- ") == count
+
+
+def test_the_reminder_lists_the_programme_in_the_attendees_language():
+    conference = ConferenceFactory(
+        timezone="Europe/Madrid", start_date=dt.date(2027, 3, 15), end_date=dt.date(2027, 3, 16)
+    )
+    registration = RegistrationFactory(conference=conference, language="es")
+    BookingFactory(registration=registration, session__start=dt.datetime(2027, 3, 15, 8, 30, tzinfo=dt.UTC))
+
+    text = written(notify(registration, "reminder")).body_text
+
+    assert "Su programa (horas en Europe/Madrid):\n\nlunes, 15 de marzo de 2027\n- 09:30–10:30 " in text
