@@ -92,7 +92,18 @@ class ProfileAdmin(TeamPermissionAdmin):
     list_filter = ["status", "opted_in", "conference"]
     list_select_related = ["registration", "conference"]
     search_fields = ["registration__given_name", "registration__family_name", "registration__organisation"]
-    fields = ["registration", "conference", "opted_in", "status", "offer", "seek", "languages", "sectors", "themes"]
+    fields = [
+        "registration",
+        "conference",
+        "opted_in",
+        "status",
+        "refusal_reason",
+        "offer",
+        "seek",
+        "languages",
+        "sectors",
+        "themes",
+    ]
     readonly_fields = fields
     actions = ["approve", "refuse"]
 
@@ -113,6 +124,7 @@ class ProfileAdmin(TeamPermissionAdmin):
 
     @admin.action(description=_("Do not approve these profiles (their owners are told by email)"))
     def refuse(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # One answer for many profiles gives no reason; the staff page takes one per profile.
         self._review(request, queryset, services.refuse_profile)
 
     def _review(self, request: HttpRequest, queryset: QuerySet, review) -> None:

@@ -165,18 +165,20 @@ class AcceptForm(forms.Form):
         return None if value == "any" else int(value)
 
 
-class DeclineForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason (optional)"),
+def reason_field(*, label, help_text) -> forms.CharField:
+    """An optional reason, told to the person it answers: text as people type it."""
+    return forms.CharField(
+        label=label,
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Sent to the person who asked."),
+        help_text=help_text,
+        validators=[validate_plain_text],
     )
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["reason"].validators.append(validate_plain_text)
+
+class DeclineForm(forms.Form):
+    reason = reason_field(label=_("Reason (optional)"), help_text=_("Sent to the person who asked."))
 
 
 class ReviewForm(forms.Form):
@@ -193,7 +195,21 @@ class ReviewForm(forms.Form):
         choices=[(APPROVE, _("Approve")), (REFUSE, _("Do not approve"))],
         error_messages={"invalid_choice": _("Choose to approve the profile or not.")},
     )
+    reason = reason_field(
+        label=_("Reason if you do not approve it (optional)"),
+        help_text=_("Shown to the participant and sent to them by email."),
+    )
 
     def __init__(self, *args, profiles, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["profile"].queryset = profiles
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        if cleaned_data.get("decision") == self.APPROVE and cleaned_data.get("reason"):
+            # An approval says nothing more; a reason typed by mistake must not be lost silently.
+            self.add_error(
+                "reason",
+                _("A reason goes with not approving a profile: clear it to approve, or choose Do not approve."),
+            )
+        return cleaned_data

@@ -108,6 +108,9 @@ class Profile(models.Model):
         Theme, blank=True, related_name="profiles", verbose_name=_("smart-specialisation themes")
     )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.APPROVED)
+    refusal_reason = models.TextField(
+        _("why the organisers did not approve it"), max_length=500, blank=True, validators=[validate_plain_text]
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ProfileQuerySet.as_manager()
@@ -123,6 +126,10 @@ class Profile(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "approved", "refused"]), name="profile_status_valid"
+            ),
+            # A reason answers a refusal only: a profile saved again or approved has none.
+            models.CheckConstraint(
+                condition=Q(status="refused") | Q(refusal_reason=""), name="profile_reason_only_when_refused"
             ),
         ]
 

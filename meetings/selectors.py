@@ -185,7 +185,8 @@ def _labelled(counts: dict[str, int], label) -> list[tuple[str, int]]:
 
 def participant_data(user: User) -> list[dict]:
     """What the meetings keep about `user`, for their own-data download: each profile with
-    its sectors and themes, and the requests they sent or answered."""
+    its approval status (and the organisers' reason when they refused it), its sectors and
+    themes, and the requests they sent or answered."""
     profiles = (
         Profile.objects.filter(registration__user=user)
         .select_related("conference")
@@ -201,6 +202,8 @@ def participant_data(user: User) -> list[dict]:
         {
             "conference": profile.conference.name,
             "opted_in": profile.opted_in,
+            "status": profile.status,
+            "refusal_reason": profile.refusal_reason,
             "offer": profile.offer,
             "seek": profile.seek,
             "languages": profile.languages,

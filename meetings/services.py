@@ -100,6 +100,8 @@ def save_profile(
             profile.status = Profile.Status.APPROVED
         elif changed or profile.status != Profile.Status.APPROVED:
             profile.status = Profile.Status.PENDING
+        # A refusal's reason answered the profile as it was; saved again, it is asked anew.
+        profile.refusal_reason = ""
         profile.save()
         profile.sectors.set(sectors)
         profile.themes.set(themes)
@@ -114,17 +116,19 @@ def approve_profile(profile: Profile) -> bool:
     return _review(profile, Profile.Status.APPROVED)
 
 
-def refuse_profile(profile: Profile) -> bool:
-    """An organiser turns down a profile waiting for approval: it stays unlisted, and the
+def refuse_profile(profile: Profile, *, reason: str = "") -> bool:
+    """An organiser turns down a profile waiting for approval, with an optional reason (kept
+    on the profile, shown to its owner and put in the email): it stays unlisted, and the
     live requests and meetings it had from before its change are cancelled (the other side
     told, as at an opt-out); its owner is told by email and may change it and try again.
-    Returns False, changing nothing, for a profile not waiting.
+    Returns False, changing nothing, for a profile not waiting. The reason is checked by the
+    caller's form (conference.validators.validate_plain_text, 500 characters at most).
 
     Locks the conference's meeting blocks by primary key, then the profile."""
-    return _review(profile, Profile.Status.REFUSED)
+    return _review(profile, Profile.Status.REFUSED, reason=reason)
 
 
-def _review(profile: Profile, status: str) -> bool:
+def _review(profile: Profile, status: str, *, reason: str = "") -> bool:
     with transaction.atomic():
         _lock_blocks(MeetingBlock.objects.filter(session__conference_id=profile.conference_id))
         profile = Profile.objects.select_for_update().select_related("registration", "conference").get(pk=profile.pk)
@@ -132,8 +136,8 @@ def _review(profile: Profile, status: str) -> bool:
             return False
         if status == Profile.Status.REFUSED:
             _cancel_live_requests(profile)
-        profile.status = status
-        profile.save(update_fields=["status", "updated_at"])
+        profile.status, profile.refusal_reason = status, reason
+        profile.save(update_fields=["status", "refusal_reason", "updated_at"])
         notifications.profile_reviewed(profile)
     return True
 
@@ -735,8 +739,9 @@ def erase_registration_profiles(registration_ids: list[int]) -> None:
 
 
 def _erase_profiles(profile_ids: list[int]) -> None:
-    """What the profiles offered, sought and spoke, and the words their people wrote in requests and answers."""
-    Profile.objects.filter(pk__in=profile_ids).update(offer="", seek="", languages="")
+    """What the profiles offered, sought and spoke, why the organisers refused them, and the
+    words their people wrote in requests and answers."""
+    Profile.objects.filter(pk__in=profile_ids).update(offer="", seek="", languages="", refusal_reason="")
     Profile.sectors.through.objects.filter(profile__in=profile_ids).delete()
     Profile.themes.through.objects.filter(profile__in=profile_ids).delete()
     MeetingRequest.objects.filter(sender__in=profile_ids).update(message="")

@@ -53,14 +53,18 @@ def figures(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def profiles(request: HttpRequest, slug: str) -> HttpResponse:
-    """The profiles waiting for approval, each with its two answers (POST: profile, decision)."""
+    """The profiles waiting for approval, each with its two answers (POST: profile, decision,
+    and a reason when not approving, optional)."""
     conference = _conference_for(request, slug)
     form = ReviewForm(
         request.POST if request.method == "POST" else None, profiles=Profile.objects.filter(conference=conference)
     )
     if request.method == "POST" and form.is_valid():
         profile, approve = form.cleaned_data["profile"], form.cleaned_data["decision"] == ReviewForm.APPROVE
-        answered = (services.approve_profile if approve else services.refuse_profile)(profile)
+        if approve:
+            answered = services.approve_profile(profile)
+        else:
+            answered = services.refuse_profile(profile, reason=form.cleaned_data["reason"])
         if not answered:
             messages.info(request, _("That profile was not waiting any more; nothing was changed."))
         elif approve:

@@ -24,7 +24,7 @@ from agenda.models import Conference, Session
 from outbox.emails import compose, queue_rendered_email
 from outbox.models import OutgoingEmail
 from outbox.rendering import InlineImage, NothingToSend, RenderedEmail, make_cid
-from registration import tickets
+from registration import programme, tickets
 from registration.models import Booking, Registration
 
 KINDS = (
@@ -124,6 +124,9 @@ def render_email(email: OutgoingEmail) -> RenderedEmail:
         elif name != "registration_id":
             context[name] = value
     kind = email.kind
+    if kind == "reminder":
+        # The day's confirmation: the attendee's own programme, with what other apps add to it.
+        context["programme_days"] = programme.booked_days(registration.user, conference, sessions)
     my_registration_url = settings.SITE_URL + registration.get_absolute_url()
     prefix = f"emails/registration/{kind}"
     images = ()

@@ -56,10 +56,15 @@ class Programme:
     items: list[Item]
 
     def days(self, tz: datetime.tzinfo) -> list[tuple[datetime.date, list[Item]]]:
-        by_day: dict[datetime.date, list[Item]] = {}
-        for item in self.items:
-            by_day.setdefault(item.start.astimezone(tz).date(), []).append(item)
-        return sorted(by_day.items())
+        return _by_day(self.items, tz)
+
+
+def _by_day(items: list[Item], tz: datetime.tzinfo) -> list[tuple[datetime.date, list[Item]]]:
+    """Items in time order, grouped by their day in the time zone `tz`."""
+    by_day: dict[datetime.date, list[Item]] = {}
+    for item in items:
+        by_day.setdefault(item.start.astimezone(tz).date(), []).append(item)
+    return sorted(by_day.items())
 
 
 def load_programme(user: User, conference: Conference) -> Programme:
@@ -86,34 +91,57 @@ def load_programme(user: User, conference: Conference) -> Programme:
             labels.setdefault(booking.session_id, []).append(_("Seat booked"))
         else:
             labels.setdefault(booking.session_id, []).append(_("On the waiting list"))
-    items = [
-        Item(
-            start=session.start,
-            end=session.end,
-            title=session.title,
-            url=session.get_absolute_url(),
-            location=session.room.name if session.room_id else _("All rooms"),
-            labels=labels[session.pk],
-            is_cancelled=session.is_cancelled,
-            session=session,
-            starred=session.pk in starred,
-        )
-        for session in sessions.values()
-    ]
-    entries = []
-    for label, source in _sources.values():
-        for entry in source(user, conference):
-            entries.append(entry)
-            items.append(
-                Item(entry.start, entry.end, entry.title, entry.url, entry.location, [str(label)], entry.is_cancelled)
-            )
-    items.sort(key=lambda item: (item.start, item.end, item.title))
+    items = [_session_item(session, labels[session.pk], starred=session.pk in starred) for session in sessions.values()]
+    entries, entry_items = _source_entries(user, conference)
+    items = sorted(items + entry_items, key=_in_time_order)
     _mark_clashes(items)
     return Programme(
         sessions=sorted((sessions[pk] for pk in in_calendar), key=lambda session: (session.start, session.pk)),
         entries=entries,
         items=items,
     )
+
+
+def booked_days(
+    user: User, conference: Conference, booked: Iterable[Session]
+) -> list[tuple[datetime.date, list[Item]]]:
+    """What a person has a place at, day by day in the conference's time zone, for the emails
+    that remind them of it: the sessions they have a seat on (`booked`, given by the caller
+    with their rooms loaded) and every source's entries (a bilateral meeting, say); not the
+    sessions they only starred. Runs only the sources' queries, a fixed number each."""
+    _entries, entry_items = _source_entries(user, conference)
+    items = [_session_item(session, [_("Seat booked")]) for session in booked] + entry_items
+    return _by_day(sorted(items, key=_in_time_order), conference.tz)
+
+
+def _session_item(session: Session, labels: list[str], *, starred: bool = False) -> Item:
+    return Item(
+        start=session.start,
+        end=session.end,
+        title=session.title,
+        url=session.get_absolute_url(),
+        location=session.room.name if session.room_id else _("All rooms"),
+        labels=labels,
+        is_cancelled=session.is_cancelled,
+        session=session,
+        starred=starred,
+    )
+
+
+def _source_entries(user: User, conference: Conference) -> tuple[list[Entry], list[Item]]:
+    """Every source's entries of the user's programme, and each as an item with its source's label."""
+    entries, items = [], []
+    for label, source in _sources.values():
+        for entry in source(user, conference):
+            entries.append(entry)
+            items.append(
+                Item(entry.start, entry.end, entry.title, entry.url, entry.location, [str(label)], entry.is_cancelled)
+            )
+    return entries, items
+
+
+def _in_time_order(item: Item) -> tuple:
+    return (item.start, item.end, item.title)
 
 
 def _mark_clashes(items: list[Item]) -> None:

@@ -125,7 +125,7 @@ def test_every_meetings_page_passes_axe_and_reflows_at_320_px(axe_page, live_ser
 
     # The organisers' pages, with a meeting on the plan.
     services.accept_request(meeting_request, by=ela.meeting_profile, slot_id=block.slots.first().pk)
-    ProfileFactory(registration__conference=conference, status="pending")  # one waiting for approval
+    waiting = ProfileFactory(registration__conference=conference, status="pending")  # one waiting for approval
     organiser = VerifiedUserFactory(is_staff=True)
     TeamFactory(conferences=[conference], members=[organiser], can_run_meetings=True)
     log_in(axe_page, organiser, live_server.url)
@@ -134,3 +134,21 @@ def test_every_meetings_page_passes_axe_and_reflows_at_320_px(axe_page, live_ser
         expect(axe_page.get_by_role("heading", level=1)).to_be_visible()
         assert axe_violations(axe_page) == [], path
         assert axe_page.evaluate("document.documentElement.scrollWidth") <= 320, path
+
+    # A reason with an approval is sent back with its error; then the profile is not approved, with it.
+    axe_page.goto(f"{base}/staff/profiles/")
+    reason = axe_page.get_by_label("Reason if you do not approve it (optional)")
+    reason.fill("Please say what your cluster offers to SMEs.")
+    axe_page.get_by_role("button", name=f"Approve {waiting.registration.full_name}", exact=True).click()
+    expect(axe_page.locator(".error-summary")).to_contain_text("A reason goes with not approving a profile")
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    assert axe_violations(axe_page) == []
+    axe_page.get_by_role("button", name=f"Do not approve {waiting.registration.full_name}").click()
+    expect(axe_page.locator(".messages")).to_contain_text("is not approved")
+
+    # Its owner reads the reason on their meetings page.
+    log_in(axe_page, waiting.registration.user, live_server.url)
+    axe_page.goto(f"{base}/")
+    expect(axe_page.locator("#profile-status")).to_contain_text("Please say what your cluster offers to SMEs.")
+    assert axe_violations(axe_page) == []
+    assert axe_page.evaluate("document.documentElement.scrollWidth") <= 320

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import IntegrityError
 from django.urls import reverse
+from django.utils.html import escape
 
 from meetings import exceptions, services
 from meetings.models import Meeting, MeetingRequest, MeetingSettings, Profile
@@ -98,6 +99,49 @@ def test_the_database_refuses_an_unknown_status(ela):
         Profile.objects.filter(pk=ela.pk).update(status="maybe")
 
 
+def test_the_database_keeps_a_reason_for_refused_profiles_only(ela):
+    with pytest.raises(IntegrityError):
+        Profile.objects.filter(pk=ela.pk).update(status="approved", refusal_reason="Too vague")
+
+
+def test_a_refusal_reason_is_kept_emailed_in_their_language_and_gone_once_saved_again(
+    client, conference, approving, marcel
+):
+    save(marcel, offer="Otra oferta")
+
+    assert services.refuse_profile(marcel, reason="Describe qué ofrece vuestro clúster,\npor favor.") is True
+
+    marcel.refresh_from_db()
+    assert (marcel.status, marcel.refusal_reason) == ("refused", "Describe qué ofrece vuestro clúster,\npor favor.")
+    email = OutgoingEmail.objects.get(kind="meetings_profile_refused")
+    assert email.language == "es"
+    assert "Describe qué ofrece vuestro clúster,\npor favor." in email.body_text
+    assert "vuestro clúster,<br>por favor.</p>" in email.body_html
+    client.force_login(marcel.registration.user)
+    for name in ("meetings:home", "meetings:profile"):
+        page = client.get(reverse(name, kwargs={"slug": conference.slug})).content.decode()
+        assert 'id="profile-status"' in page
+        assert "Describe qué ofrece vuestro clúster," in page
+
+    assert save(marcel, offer="Laboratorios de pruebas").refusal_reason == ""
+    page = client.get(reverse("meetings:home", kwargs={"slug": conference.slug})).content.decode()
+    assert "Describe qué ofrece" not in page
+
+
+def test_a_refusal_without_a_reason_says_none(client, conference, approving, ela):
+    save(ela, offer="Changed")
+
+    services.refuse_profile(ela)
+
+    email = OutgoingEmail.objects.get(kind="meetings_profile_refused")
+    assert "The organisers have not approved your profile" in email.body_text
+    assert "reason" not in email.body_text
+    client.force_login(ela.registration.user)
+    page = client.get(reverse("meetings:home", kwargs={"slug": conference.slug})).content.decode()
+    assert "The organisers did not approve your profile" in page
+    assert "The organisers&#x27; reason:" not in page
+
+
 def test_the_participant_sees_that_their_profile_waits(client, conference, approving, ela):
     client.force_login(ela.registration.user)
 
@@ -130,6 +174,8 @@ def test_an_organiser_approves_and_refuses_in_the_admin_their_conferences_only(c
     statuses = dict(Profile.objects.values_list("pk", "status"))
     assert statuses == {waiting.pk: "approved", other.pk: "refused", elsewhere.pk: "pending"}
     assert OutgoingEmail.objects.filter(kind__startswith="meetings_profile_").count() == 2
+    # The admin's action answers many at once, with no reason.
+    assert Profile.objects.get(pk=other.pk).refusal_reason == ""
 
 
 def test_someone_without_the_permission_cannot_approve(client, conference, approving):
@@ -174,6 +220,53 @@ def test_an_organiser_answers_waiting_profiles_on_the_staff_page(client, confere
     statuses = dict(Profile.objects.filter(pk__in=[waiting.pk, other.pk]).values_list("pk", "status"))
     assert statuses == {waiting.pk: "approved", other.pk: "refused"}
     assert OutgoingEmail.objects.filter(kind__startswith="meetings_profile_").count() == 2
+
+
+def test_an_organiser_gives_a_reason_when_not_approving_on_the_staff_page(client, conference, approving, organiser):
+    waiting = ProfileFactory(registration__conference=conference, status="pending")
+
+    page = client.get(staff_url(conference)).content.decode()
+    assert f'<label for="reason-{waiting.pk}">Reason if you do not approve it (optional)</label>' in page
+    assert f'aria-describedby="reason-{waiting.pk}-help"' in page
+
+    response = client.post(
+        staff_url(conference),
+        {"profile": waiting.pk, "decision": "refuse", "reason": "  Please say what your cluster offers.  "},
+        follow=True,
+    )
+
+    assert "is not approved; we told them." in response.content.decode()
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.refusal_reason) == ("refused", "Please say what your cluster offers.")
+    assert "Please say what your cluster offers." in OutgoingEmail.objects.get().body_text
+
+
+@pytest.mark.parametrize(
+    ("decision", "reason", "message"),
+    [
+        ("refuse", "Not\u200bnow", "Leave out invisible characters"),
+        ("refuse", "x" * 501, "at most 500 characters"),
+        ("approve", "Looks good", "A reason goes with not approving a profile"),
+    ],
+    ids=["invisible characters", "too long", "a reason with an approval"],
+)
+def test_a_bad_reason_gets_a_400_by_its_field_and_changes_nothing(
+    client, conference, approving, organiser, decision, reason, message
+):
+    waiting, other = ProfileFactory.create_batch(2, registration__conference=conference, status="pending")
+
+    response = client.post(staff_url(conference), {"profile": waiting.pk, "decision": decision, "reason": reason})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert message in page
+    # The reason goes back into the form it came from, marked, and only there.
+    assert f'aria-describedby="reason-{waiting.pk}-help" aria-invalid="true">{escape(reason)}</textarea>' in page
+    assert (
+        f'id="reason-{other.pk}" rows="2" maxlength="500" aria-describedby="reason-{other.pk}-help"></textarea>' in page
+    )
+    assert set(Profile.objects.values_list("status", "refusal_reason")) == {("pending", "")}
+    assert not OutgoingEmail.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import dateformat, timezone
 from icalendar import Calendar
 
-from agenda import events
+from agenda import events, stars
 from agenda.calendar import conference_uid, session_uid
 from agenda.models import Session
 from outbox.emails import send_email
@@ -282,3 +282,69 @@ def test_queue_reminders_in_batches():
 
     assert [queue_reminders(limit=2), queue_reminders(limit=2), queue_reminders(limit=2)] == [2, 1, 0]
     assert OutgoingEmail.objects.filter(kind="reminder").count() == 3
+
+
+def test_the_reminder_lists_the_seats_booked_day_by_day_in_the_conference_zone():
+    conference = ConferenceFactory(
+        timezone="Europe/Madrid", start_date=dt.date(2027, 3, 15), end_date=dt.date(2027, 3, 16)
+    )
+    registration = RegistrationFactory(conference=conference)
+    # 09:30 and, the next day, 14:00 in Madrid (UTC+1 in March).
+    BookingFactory(
+        registration=registration,
+        session__title="Smart specialisation lab",
+        session__room__name="Sala Mediterráneo",
+        session__start=dt.datetime(2027, 3, 16, 13, 0, tzinfo=dt.UTC),
+    )
+    BookingFactory(
+        registration=registration,
+        session__title="Site visit: port of Valencia",
+        session__start=dt.datetime(2027, 3, 15, 8, 30, tzinfo=dt.UTC),
+    )
+    BookingFactory(registration=registration, session__title="Waiting for a seat", status=Booking.Status.WAITLISTED)
+    stars.star_session(registration.user, SessionFactory(conference=conference, title="Only starred"))
+
+    email = written(notify(registration, "reminder"))
+
+    text = email.body_text
+    assert "Your programme (times in Europe/Madrid):\n\nMonday 15 March 2027\n- 09:30–10:30 Site visit" in text
+    assert "Tuesday 16 March 2027\n- 14:00–15:00 Smart specialisation lab, Sala Mediterráneo\n" in text
+    assert text.index("Site visit") < text.index("Smart specialisation lab")
+    assert "Waiting for a seat" not in text
+    assert "Only starred" not in text
+    assert (
+        "<p>Tuesday 16 March 2027</p>\n<ul><li>14:00–15:00 Smart specialisation lab, Sala Mediterráneo</li></ul>"
+        in (email.body_html)
+    )
+
+
+def test_a_reminder_without_seats_or_entries_has_no_programme():
+    email = written(notify(RegistrationFactory(), "reminder"))
+
+    assert "starts soon" in email.body_text
+    assert "Your programme" not in email.body_text
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_writing_a_reminder_costs_the_same_queries_for_1_or_8_seats(count, django_assert_num_queries):
+    registration = RegistrationFactory()
+    BookingFactory.create_batch(count, registration=registration)
+    email = notify(registration, "reminder")
+
+    # The registration, its bookings, then each source of My programme (the meetings: the profile).
+    with django_assert_num_queries(3):
+        written(email)
+
+    assert written(email).body_text.count("\n- ") == count
+
+
+def test_the_reminder_lists_the_programme_in_the_attendees_language():
+    conference = ConferenceFactory(
+        timezone="Europe/Madrid", start_date=dt.date(2027, 3, 15), end_date=dt.date(2027, 3, 16)
+    )
+    registration = RegistrationFactory(conference=conference, language="es")
+    BookingFactory(registration=registration, session__start=dt.datetime(2027, 3, 15, 8, 30, tzinfo=dt.UTC))
+
+    text = written(notify(registration, "reminder")).body_text
+
+    assert "Su programa (horas en Europe/Madrid):\n\nlunes, 15 de marzo de 2027\n- 09:30–10:30 " in text
