@@ -31,7 +31,6 @@ from urllib.parse import urlencode
 
 from bench import runner
 from bench.registration import drop_queued_deliveries, log_in, setup_django
-from registration.selectors import privacy_statement
 
 EMAIL = "load-{:05d}@example.org"
 STAFF_EMAIL = "staff@example.org"
@@ -128,6 +127,7 @@ def prepare():
 def plan(site: runner.Site, conference, choices, cookies: list[str], csrf: str, args, tmp: Path) -> list[Kind]:
     from agenda.models import Session
     from registration.forms import privacy_digest
+    from registration.selectors import privacy_statement
 
     slug = conference.slug
     days = [

@@ -19,7 +19,6 @@ from http.client import HTTPConnection
 from urllib.parse import urlencode
 
 from bench import runner
-from registration.selectors import privacy_statement
 
 SLUG = "bench-registration"
 EMAIL = "registration-burst-{:04d}@example.org"
@@ -126,6 +125,7 @@ def log_in(users: int, *, email: str = EMAIL) -> list[str]:
 def register_at_once(site: runner.Site, conference, pre_event, cookies: list[str]) -> tuple[runner.Result, Counter]:
     """Every user POSTs the form once, all released together; latency counts from the release."""
     from registration.forms import privacy_digest
+    from registration.selectors import privacy_statement
 
     path = f"/{conference.slug}/register/"
     # An unmasked CSRF secret, sent as cookie and field, as a browser holding the form would.
