@@ -1,48 +1,61 @@
 """The conference row's registration counters (agenda 0008), kept by PostgreSQL itself.
 
-A trigger on registrations moves the counters of their conference with every insert,
+Triggers on registrations move the counters of their conference with every insert,
 delete and change of status, in the same statement, so they are exact whoever writes
 (the services, the admin, a factory, a raw DELETE). A second trigger keeps any other
 UPDATE of a conference (a save() from Python with the values it read earlier) from
-setting them: only the first trigger, running one level deeper, may. The registration
+setting them: only the counting triggers, running one level deeper, may. The registration
 service reads them from the conference row it locks anyway, instead of counting.
 """
 
 from django.db import migrations
 
+# The counters move once per statement, by what it changed in each conference (its rows before
+# and after, PostgreSQL's transition tables): a bulk insert of 100,000 registrations updates its
+# conference once, not 100,000 times. A statement that changes no counted column (an attendee's
+# details) leaves the conference row alone: it is neither written nor locked.
+CHANGES = """
+    UPDATE agenda_conference AS conference SET
+        last_registration_number = GREATEST(conference.last_registration_number, changed.last_number),
+        confirmed_registrations = conference.confirmed_registrations + changed.confirmed,
+        waiting_registrations = conference.waiting_registrations + changed.waiting
+    FROM (
+        SELECT conference_id, MAX(last_number) AS last_number, SUM(confirmed) AS confirmed, SUM(waiting) AS waiting
+        FROM ({parts}) AS part GROUP BY conference_id
+    ) AS changed
+    WHERE conference.id = changed.conference_id
+        AND (changed.confirmed <> 0 OR changed.waiting <> 0
+             OR changed.last_number > conference.last_registration_number);
+"""
+ADDED = """SELECT conference_id, MAX(number) AS last_number,
+        COUNT(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+        COUNT(*) FILTER (WHERE status = 'waitlisted') AS waiting
+    FROM new_rows GROUP BY conference_id"""
+REMOVED = """SELECT conference_id, NULL::integer AS last_number,
+        -COUNT(*) FILTER (WHERE status = 'confirmed') AS confirmed,
+        -COUNT(*) FILTER (WHERE status = 'waitlisted') AS waiting
+    FROM old_rows GROUP BY conference_id"""
+
+
+def _counting(name: str, event: str, transition: str, parts: str) -> list[str]:
+    return [
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"{CHANGES.format(parts=parts)} RETURN NULL; END $$",
+        f"CREATE TRIGGER {name} AFTER {event} ON registration_registration "
+        f"REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+    ]
+
+
 COUNT = [
-    """
-CREATE FUNCTION registration_counted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.conference_id = NEW.conference_id
-            AND OLD.status = NEW.status AND OLD.number = NEW.number THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE agenda_conference SET
-            confirmed_registrations = confirmed_registrations - (OLD.status = 'confirmed')::int,
-            waiting_registrations = waiting_registrations - (OLD.status = 'waitlisted')::int
-        WHERE id = OLD.conference_id;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        UPDATE agenda_conference SET
-            last_registration_number = GREATEST(last_registration_number, NEW.number),
-            confirmed_registrations = confirmed_registrations + (NEW.status = 'confirmed')::int,
-            waiting_registrations = waiting_registrations + (NEW.status = 'waitlisted')::int
-        WHERE id = NEW.conference_id;
-    END IF;
-    RETURN NULL;
-END $$
-""",
-    """
-CREATE TRIGGER registration_counted
-    AFTER INSERT OR DELETE OR UPDATE OF conference_id, status, number ON registration_registration
-    FOR EACH ROW EXECUTE FUNCTION registration_counted()
-""",
+    *_counting("registrations_inserted", "INSERT", "NEW TABLE AS new_rows", ADDED),
+    *_counting("registrations_deleted", "DELETE", "OLD TABLE AS old_rows", REMOVED),
+    *_counting(
+        "registrations_updated", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows", f"{ADDED} UNION ALL {REMOVED}"
+    ),
     """
 CREATE FUNCTION conference_counters_kept() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Depth 1: an UPDATE from the application. Depth 2: registration_counted's.
+    -- Depth 1: an UPDATE from the application. Depth 2: a counting trigger's.
     IF pg_trigger_depth() < 2 THEN
         NEW.last_registration_number := OLD.last_registration_number;
         NEW.confirmed_registrations := OLD.confirmed_registrations;
@@ -77,8 +90,11 @@ WHERE counted.conference_id = conference.id
 UNDO = [
     "DROP TRIGGER conference_counters_kept ON agenda_conference",
     "DROP FUNCTION conference_counters_kept()",
-    "DROP TRIGGER registration_counted ON registration_registration",
-    "DROP FUNCTION registration_counted()",
+    *(
+        statement
+        for name in ("registrations_inserted", "registrations_deleted", "registrations_updated")
+        for statement in (f"DROP TRIGGER {name} ON registration_registration", f"DROP FUNCTION {name}()")
+    ),
 ]
 
 
