@@ -92,8 +92,9 @@ class ConferenceTimesAdmin:
             return response.render() if hasattr(response, "render") else response
 
     def list_zone(self, request: HttpRequest) -> str | None:
-        """The zone of the conferences of every row the list may show, None if they are in
-        several: the user's rows, of the conference chosen in the filters if one is."""
+        """The zone of the conferences of every row the list may show (the user's rows, of
+        the conference chosen in the filters if one is), None if they are in several; the
+        server's for rows of no conference, and for no rows."""
         rows = self.get_queryset(request)
         chosen = request.GET.get(f"{self.conference_path}__id__exact", "")
         if chosen.isascii() and chosen.isdigit():
@@ -101,7 +102,9 @@ class ConferenceTimesAdmin:
         # Three at most: a row of no conference (None, the server's zone) may equal another.
         found = rows.order_by().values_list(self.ZONE, flat=True).distinct()[:3]
         zones = {zone or settings.TIME_ZONE for zone in found}
-        return zones.pop() if len(zones) == 1 else None
+        if len(zones) > 1:
+            return None
+        return zones.pop() if zones else settings.TIME_ZONE
 
     def _groups_by_date(self, request: HttpRequest) -> bool:
         """Whether the list has a date drill-down or a filter on a date-time."""

@@ -1,12 +1,15 @@
 import datetime as dt
 import html
 import re
+import zoneinfo
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from outbox.models import OutgoingEmail
 from registration import selectors, services
@@ -446,3 +449,27 @@ def test_a_team_of_one_conference_gets_its_days_without_choosing_it(client, late
 
     assert "Dates in the drill-down and the filters are days in Europe/Madrid." in on_the_6th
     assert "Bieńkowska" in on_the_6th
+
+
+def test_the_date_filter_of_one_conference_starts_its_days_at_its_midnight(client, organiser, late_in_two_zones):
+    madrid, _ = late_in_two_zones
+    RegistrationChange.objects.create(
+        registration=Registration.objects.get(conference=madrid), action=Action.REGISTERED, details={}
+    )
+    midnight = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo("Europe/Madrid")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+
+    page = client.get(
+        reverse("admin:registration_registrationchange_changelist"), {"registration__conference__id__exact": madrid.pk}
+    ).content.decode()
+
+    # "Today" asks for what happened since midnight in Madrid: 00:00+01:00 (or +02:00 in summer).
+    assert urlencode({"created_at__gte": str(midnight)}) in page
+
+
+def test_an_empty_list_says_it_counts_the_servers_days(client, organiser):
+    page = text(client.get(reverse("admin:registration_exportrecord_changelist")))
+
+    assert "Dates in the drill-down and the filters are days in UTC." in page
+    assert "several time zones" not in page
