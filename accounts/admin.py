@@ -40,6 +40,7 @@ class ConferenceTimesAdmin:
     server's otherwise; the page says which."""
 
     conference_path = "conference"
+    # Django's list with a line saying which zone the drill-down counts days in.
     change_list_template = "admin/conference_times_change_list.html"
     ZONE = "conference_timezone"
     SUFFIX = "_in_conference_zone"
