@@ -2,24 +2,24 @@
 conference-bound ModelAdmin to the user's teams."""
 
 import functools
-import zoneinfo
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import DateTimeField, F, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.models import Team, TeamInvitation
 from accounts.teams import limit, team_conference_ids, user_can
+from conference.times import named_moment
 from outbox.admin import OutgoingEmailAdmin
 from outbox.models import OutgoingEmail
 
@@ -32,9 +32,16 @@ class ConferenceTimesAdmin:
     in the zone of the conference its row belongs to, named beside it: "5 December 2026,
     02:59 (Europe/Madrid)". The model reaches its conference along `conference_path`; a row
     of no conference shows the server's zone, named too. The zone comes with the rows (one
-    annotation), so a list costs no query more."""
+    annotation), so a list costs no query more.
+
+    A list's date drill-down and date filters group the rows by day in one zone, the
+    current one: the conference's when every row the list may show is of conferences in
+    one zone (one conference chosen in the filters, or a team of one conference), the
+    server's otherwise; the page says which."""
 
     conference_path = "conference"
+    # Django's list with a line saying which zone the drill-down counts days in.
+    change_list_template = "admin/conference_times_change_list.html"
     ZONE = "conference_timezone"
     SUFFIX = "_in_conference_zone"
 
@@ -48,8 +55,7 @@ class ConferenceTimesAdmin:
         """`value`, a date-time of `obj` or of something it refers to, as this admin shows them."""
         if value is None:
             return self.get_empty_value_display()
-        zone = getattr(obj, self.ZONE, None) or settings.TIME_ZONE
-        return f"{date_format(timezone.localtime(value, zoneinfo.ZoneInfo(zone)), 'DATETIME_FORMAT')} ({zone})"
+        return named_moment(value, getattr(obj, self.ZONE, None) or settings.TIME_ZONE)
 
     def _in_zone(self, field: DateTimeField):
         @admin.display(description=capfirst(field.verbose_name), ordering=field.name)
@@ -65,7 +71,51 @@ class ConferenceTimesAdmin:
         ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(**{self.ZONE: F(f"{self.conference_path}__timezone")})
+        rows = super().get_queryset(request).annotate(**{self.ZONE: F(f"{self.conference_path}__timezone")})
+        if isinstance(self, InlineModelAdmin):
+            # An inline shows each row's name, which may say a time in its conference's
+            # zone. (Not for a change list: any select_related here replaces its own.)
+            rows = rows.select_related(self.conference_path)
+        return rows
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        if not self._groups_by_date(request):
+            return super().changelist_view(request, extra_context)
+        zone = self.list_zone(request)
+        context = {
+            **(extra_context or {}),
+            "dates_zone": zone or settings.TIME_ZONE,
+            "dates_zone_is_the_conferences": zone is not None,
+        }
+        with timezone.override(zone or settings.TIME_ZONE):
+            response = super().changelist_view(request, context)
+            # The drill-down reads its dates when rendered: inside the zone, not after.
+            return response.render() if hasattr(response, "render") else response
+
+    def list_zone(self, request: HttpRequest) -> str | None:
+        """The zone of the conferences of every row the list may show (the user's rows, of
+        the conference chosen in the filters if one is), None if they are in several; the
+        server's for rows of no conference, and for no rows."""
+        rows = self.get_queryset(request)
+        chosen = request.GET.get(f"{self.conference_path}__id__exact", "")
+        if chosen.isascii() and chosen.isdigit():
+            rows = rows.filter(**{f"{self.conference_path}__id": chosen})
+        # Three at most: a row of no conference (None, the server's zone) may equal another.
+        found = rows.order_by().values_list(self.ZONE, flat=True).distinct()[:3]
+        zones = {zone or settings.TIME_ZONE for zone in found}
+        if len(zones) > 1:
+            return None
+        return zones.pop() if zones else settings.TIME_ZONE
+
+    def _groups_by_date(self, request: HttpRequest) -> bool:
+        """Whether the list has a date drill-down or a filter on a date-time."""
+        if self.date_hierarchy:
+            return True
+        for entry in self.get_list_filter(request):
+            path = entry[0] if isinstance(entry, tuple | list) else entry
+            if isinstance(path, str) and isinstance(get_fields_from_path(self.model, path)[-1], DateTimeField):
+                return True
+        return False
 
     def get_list_display(self, request: HttpRequest):
         return self._zoned(super().get_list_display(request))

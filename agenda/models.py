@@ -12,10 +12,12 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.db.models.lookups import In
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+
+from conference.times import named_moment
 
 # First path segments the site uses itself; a conference slug may not take them.
 RESERVED_SLUGS = frozenset(
@@ -225,7 +227,7 @@ class Conference(TranslatedModel):
         if self.registration_opens and now < self.registration_opens:
             return RegistrationState(
                 RegistrationState.UPCOMING,
-                _("Registration opens on %(when)s.") % {"when": self._moment(self.registration_opens)},
+                _("Registration opens on %(when)s.") % {"when": self.moment(self.registration_opens)},
             )
         if self.registration_closes and now >= self.registration_closes:
             return RegistrationState(
@@ -239,15 +241,16 @@ class Conference(TranslatedModel):
             )
         return RegistrationState(RegistrationState.OPEN, _("Registration is open."))
 
-    def _moment(self, moment: dt.datetime) -> str:
-        """A moment as the conference's readers say it: its date and time in its zone, zone named."""
-        local = timezone.localtime(moment, self.tz)
-        return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({self.timezone})"
+    def moment(self, moment: dt.datetime) -> str:
+        """A moment as the conference's readers say it: its date and time in its zone, zone
+        named. Everything of a conference that names a time (pages, messages, the names of
+        rows in the admin) says it this way."""
+        return named_moment(moment, self.timezone)
 
     def _last_moment(self, closes: dt.datetime) -> str:
         """The last minute before `closes`, which readers take for the end of a window: a
         window closing at 00:00 on the 9th is open "until the 8th, 23:59", not "the 9th, 00:00"."""
-        return self._moment(
+        return self.moment(
             closes - dt.timedelta(minutes=1) if timezone.localtime(closes, self.tz).time() == dt.time.min else closes
         )
 

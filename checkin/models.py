@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from agenda.models import Conference, Session
@@ -161,7 +162,10 @@ class BadgePrint(models.Model):
         ordering = ["-printed_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.conference} ({self.printed_at:%Y-%m-%d %H:%M})"
+        return gettext("%(conference)s, printed on %(when)s") % {
+            "conference": self.conference,
+            "when": self.conference.moment(self.printed_at),
+        }
 
 
 class CertificateSettings(models.Model):
@@ -209,7 +213,10 @@ class BadgeRun(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.conference} ({self.created_at:%Y-%m-%d %H:%M})"
+        return gettext("%(conference)s, asked for on %(when)s") % {
+            "conference": self.conference,
+            "when": self.conference.moment(self.created_at),
+        }
 
     @property
     def part_count(self) -> int:

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.admin import ConferenceTimesAdmin
+from accounts.admin import ConferenceTimesAdmin, TeamScopedInline
 from accounts.models import Team
 from accounts.teams import limit
 from agenda.models import Conference, Session
@@ -140,8 +140,12 @@ class ProfileAdmin(TeamPermissionAdmin):
         )
 
 
-class SlotInline(admin.TabularInline):
+class SlotInline(ConferenceTimesAdmin, TeamScopedInline, admin.TabularInline):
+    """The block's slots, for whoever may change the block: the times follow the session,
+    breaks are ticked here."""
+
     model = Slot
+    conference_path = "block__session__conference"
     fields = ["start", "end", "is_break"]
     readonly_fields = ["start", "end"]
     extra = 0

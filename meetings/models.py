@@ -218,7 +218,8 @@ class Slot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.start:%Y-%m-%d %H:%M}"
+        # Reaches the conference: lists of slots load it with them (select_related).
+        return self.block.session.conference.moment(self.start)
 
 
 class Table(models.Model):

@@ -141,8 +141,9 @@ class RegistrationChangeInline(ConferenceTimesAdmin, TeamScopedInline, admin.Tab
         return False
 
 
-class ConsentInline(TeamScopedInline, admin.TabularInline):
+class ConsentInline(ConferenceTimesAdmin, TeamScopedInline, admin.TabularInline):
     model = Consent
+    conference_path = "registration__conference"
     fields = ["purpose", "given_at", "withdrawn_at", "text"]
     readonly_fields = fields
     extra = 0

@@ -303,7 +303,10 @@ class Consent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_purpose_display()} ({self.given_at:%Y-%m-%d %H:%M})"
+        return gettext("%(purpose)s, given on %(when)s") % {
+            "purpose": self.get_purpose_display(),
+            "when": self.registration.conference.moment(self.given_at),
+        }
 
 
 # The words beside each optional consent's box, as the attendee agrees to them (stored in

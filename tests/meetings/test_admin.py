@@ -3,6 +3,8 @@ import zoneinfo
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import dateformat
 
@@ -14,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 BLOCKS = reverse("admin:meetings_meetingblock_changelist")
 MEETINGS = reverse("admin:meetings_meeting_changelist")
+MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
 
 
 @pytest.fixture
@@ -111,3 +114,36 @@ def test_meetings_list_their_slot_and_request_times_in_the_conference_zone(clien
     assert f"{dateformat.format(madrid, 'j F Y, H:i')} (Europe/Madrid)" in listing
     assert f"{slot.start:%Y-%m-%d %H:%M}" not in listing
     assert "(Europe/Madrid)" in detail
+
+
+def test_a_slot_is_named_by_its_start_in_the_conference_zone(block):
+    slot = block.slots.order_by("start")[1]
+
+    # The block's session starts at 17:00 in Madrid: the second 20-minute slot at 17:20.
+    assert str(slot) == f"{dateformat.format(slot.start.astimezone(MADRID), 'j F Y')}, 17:20 (Europe/Madrid)"
+
+
+def test_the_blocks_page_names_its_slots_and_their_times_in_the_conference_zone(client, team_member, block):
+    slot = block.slots.order_by("start")[1]
+    day = dateformat.format(slot.start.astimezone(MADRID), "j F Y")
+
+    page = client.get(reverse("admin:meetings_meetingblock_change", args=[block.pk])).content.decode()
+
+    # The row's name and its start (and the first slot's end), on Madrid's clock, zone named.
+    assert page.count(f"{day}, 17:20 (Europe/Madrid)") == 3
+    assert f"{day}, 17:40 (Europe/Madrid)" in page
+    assert f"{slot.start:%Y-%m-%d %H:%M}" not in page
+
+
+def test_the_blocks_page_costs_the_same_queries_for_few_and_many_slots(client, team_member, conference):
+    few = MeetingBlockFactory(conference=conference, slot_minutes=30)
+    many = MeetingBlockFactory(conference=conference, slot_minutes=15)
+    assert (few.slots.count(), many.slots.count()) == (3, 6)
+    client.get(reverse("admin:meetings_meetingblock_change", args=[few.pk]))  # warm the session
+    with CaptureQueriesContext(connection) as for_few:
+        client.get(reverse("admin:meetings_meetingblock_change", args=[few.pk]))
+
+    with CaptureQueriesContext(connection) as for_many:
+        client.get(reverse("admin:meetings_meetingblock_change", args=[many.pk]))
+
+    assert len(for_many.captured_queries) == len(for_few.captured_queries)

@@ -1,16 +1,19 @@
 import datetime as dt
 import html
 import re
+import zoneinfo
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from outbox.models import OutgoingEmail
 from registration import selectors, services
-from registration.models import Booking, Registration, RegistrationChange
+from registration.models import Booking, Consent, Registration, RegistrationChange
 from registration.notifications import notify
 from registration.selectors import privacy_statement
 from tests.emails import written
@@ -19,7 +22,9 @@ from tests.factories import (
     ConferenceFactory,
     PreEventFactory,
     RegistrationFactory,
+    TeamFactory,
     UserFactory,
+    VerifiedUserFactory,
     attendee_details,
 )
 
@@ -340,3 +345,131 @@ def test_admin_shows_times_in_each_conferences_zone_and_names_it(client, organis
     assert "5 December 2026, 02:59 (Europe/Madrid)" in history
     outgoing = text(client.get(reverse("admin:outbox_outgoingemail_changelist")))
     assert "5 December 2026, 02:59 (Europe/Madrid)" in outgoing
+
+
+# 23:30 on the 5th in UTC, the server's zone: already the 6th in Madrid, still the 5th in New York.
+LATE = dt.datetime(2026, 12, 5, 23, 30, tzinfo=dt.UTC)
+
+
+def test_a_consent_is_named_by_when_it_was_given_in_the_conference_zone(client, organiser):
+    registration = RegistrationFactory(conference=ConferenceFactory(timezone="Europe/Madrid"))
+    consent = Consent.objects.create(
+        registration=registration, purpose=Consent.Purpose.PHOTOS, text="Photos may be taken.", given_at=LATE
+    )
+
+    page = text(client.get(change_url(registration)))
+
+    assert str(consent) == "Photos and streaming, given on 6 December 2026, 00:30 (Europe/Madrid)"
+    # The row's name and its time, both on Madrid's clock.
+    assert page.count("6 December 2026, 00:30 (Europe/Madrid)") == 2
+
+
+def test_the_registration_page_costs_the_same_queries_for_one_and_several_consents(client, organiser):
+    one, several = RegistrationFactory.create_batch(2)
+    for registration, purposes in ((one, ["privacy"]), (several, ["privacy", "photos", "messages"])):
+        for purpose in purposes:
+            Consent.objects.create(registration=registration, purpose=purpose, text="Agreed.")
+    client.get(change_url(one))  # warm the session
+    with CaptureQueriesContext(connection) as for_one:
+        client.get(change_url(one))
+
+    with CaptureQueriesContext(connection) as for_several:
+        client.get(change_url(several))
+
+    assert len(for_several.captured_queries) == len(for_one.captured_queries)
+
+
+@pytest.fixture
+def late_in_two_zones():
+    """A registration at LATE in Madrid and one in New York."""
+    madrid = ConferenceFactory(name="GROW Madrid", timezone="Europe/Madrid")
+    new_york = ConferenceFactory(name="GROW New York", timezone="America/New_York")
+    RegistrationFactory(conference=madrid, family_name="Bieńkowska")
+    RegistrationFactory(conference=new_york, family_name="Gil·labert")
+    Registration.objects.update(created_at=LATE)
+    return madrid, new_york
+
+
+def test_the_date_drill_down_of_one_conference_counts_its_days(client, organiser, late_in_two_zones):
+    madrid, new_york = late_in_two_zones
+
+    in_madrid = text(client.get(CHANGELIST, {"conference__id__exact": madrid.pk}))
+    on_the_6th = text(
+        client.get(
+            CHANGELIST,
+            {
+                "conference__id__exact": madrid.pk,
+                "created_at__year": 2026,
+                "created_at__month": 12,
+                "created_at__day": 6,
+            },
+        )
+    )
+    on_the_5th = text(
+        client.get(
+            CHANGELIST,
+            {
+                "conference__id__exact": new_york.pk,
+                "created_at__year": 2026,
+                "created_at__month": 12,
+                "created_at__day": 5,
+            },
+        )
+    )
+
+    assert "Dates in the drill-down and the filters are days in Europe/Madrid." in in_madrid
+    assert "Dates in the drill-down and the filters are days in Europe/Madrid. ‹ 2026 6 December" in in_madrid
+    assert "Bieńkowska" in on_the_6th
+    assert "Gil·labert" in on_the_5th
+
+
+def test_the_date_drill_down_over_several_zones_says_it_counts_the_servers_days(client, organiser, late_in_two_zones):
+    page = text(client.get(CHANGELIST, {"created_at__year": 2026, "created_at__month": 12, "created_at__day": 5}))
+
+    assert (
+        "These rows are of conferences in several time zones: dates in the drill-down and the filters are days in UTC."
+        in page
+    )
+    assert "Bieńkowska" in page
+    assert "Gil·labert" in page
+
+
+def test_a_team_of_one_conference_gets_its_days_without_choosing_it(client, late_in_two_zones):
+    madrid, _ = late_in_two_zones
+    user = VerifiedUserFactory(is_staff=True)
+    TeamFactory(conferences=[madrid], members=[user], can_view_registrations=True)
+    client.force_login(user)
+    history = reverse("admin:registration_registrationchange_changelist")
+    RegistrationChange.objects.create(
+        registration=Registration.objects.get(conference=madrid), action=Action.REGISTERED, details={}
+    )
+    RegistrationChange.objects.update(created_at=LATE)
+
+    on_the_6th = text(client.get(history, {"created_at__year": 2026, "created_at__month": 12, "created_at__day": 6}))
+
+    assert "Dates in the drill-down and the filters are days in Europe/Madrid." in on_the_6th
+    assert "Bieńkowska" in on_the_6th
+
+
+def test_the_date_filter_of_one_conference_starts_its_days_at_its_midnight(client, organiser, late_in_two_zones):
+    madrid, _ = late_in_two_zones
+    RegistrationChange.objects.create(
+        registration=Registration.objects.get(conference=madrid), action=Action.REGISTERED, details={}
+    )
+    midnight = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo("Europe/Madrid")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+
+    page = client.get(
+        reverse("admin:registration_registrationchange_changelist"), {"registration__conference__id__exact": madrid.pk}
+    ).content.decode()
+
+    # "Today" asks for what happened since midnight in Madrid: 00:00+01:00 (or +02:00 in summer).
+    assert urlencode({"created_at__gte": str(midnight)}) in page
+
+
+def test_an_empty_list_says_it_counts_the_servers_days(client, organiser):
+    page = text(client.get(reverse("admin:registration_exportrecord_changelist")))
+
+    assert "Dates in the drill-down and the filters are days in UTC." in page
+    assert "several time zones" not in page
