@@ -314,29 +314,24 @@ def in_thread(work, errors: list, pids: list | None = None, *, name: str = "") -
 def test_counters_on_the_conference_row_stay_the_real_counts_through_concurrent_registrations_and_cancellations():
     conference = ConferenceFactory(capacity=PLACES)
     stale = Conference.objects.get(pk=conference.pk)
-    leaving = [
-        services.register(
+
+    def sign_up(user) -> Registration:
+        return services.register(
             user,
             conference,
             details=attendee_details(),
             session_ids=[],
             privacy_statement=privacy_statement(conference),
         )
-        for user in UserFactory.create_batch(8)
-    ]
+
+    leaving = [sign_up(user) for user in UserFactory.create_batch(8)]
     newcomers = UserFactory.create_batch(20)
     errors = []
     barrier = threading.Barrier(len(leaving) + len(newcomers))
 
     def register(user) -> None:
         barrier.wait(timeout=60)
-        services.register(
-            user,
-            conference,
-            details=attendee_details(),
-            session_ids=[],
-            privacy_statement=privacy_statement(conference),
-        )
+        sign_up(user)
 
     def cancel(registration) -> None:
         barrier.wait(timeout=60)
