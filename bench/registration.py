@@ -67,6 +67,7 @@ def prepare(*, places: int, seats: int):
     from django.core.cache import cache
     from django.utils import timezone
 
+    from agenda import caching
     from agenda.models import Conference, Session
     from outbox.models import OutgoingEmail
     from registration.models import Registration, User
@@ -76,7 +77,9 @@ def prepare(*, places: int, seats: int):
     Registration.objects.filter(conference__slug=SLUG).delete()
     OutgoingEmail.objects.filter(to__startswith="registration-burst-").delete()
     User.objects.filter(email__startswith="registration-burst-").delete()
-    Conference.objects.filter(slug=SLUG).delete()
+    for previous in Conference.objects.filter(slug=SLUG):
+        caching.forget_conference(previous.pk, SLUG)
+        previous.delete()
     now = timezone.now()
     start = timezone.localdate() + dt.timedelta(days=60)
     conference = Conference.objects.create(

@@ -57,35 +57,42 @@ class DetailsForm(forms.ModelForm):
         self.fields["country"].widget.attrs["autocomplete"] = "country"
 
 
-class SessionChoiceField(forms.ModelMultipleChoiceField):
+class SessionChoiceField(forms.Field):
+    """The ids of the sessions ticked. Whether each is a bookable session of the conference
+    is the services' check, made once, under their lock; the form only reads the numbers."""
+
     widget = forms.CheckboxSelectMultiple
     default_error_messages = {
         "invalid_choice": _("Choose pre-events from the list; one of those sent is not offered here."),
-        "invalid_pk_value": _("Choose pre-events from the list; one of those sent is not offered here."),
         "invalid_list": _("Choose pre-events from the list."),
     }
+    # The largest primary key PostgreSQL's bigint holds: a longer number names no session.
+    LARGEST_ID = 2**63 - 1
 
-    def clean(self, value):
+    def to_python(self, value) -> list[int]:
+        if value in self.empty_values:
+            return []
+        if not isinstance(value, list | tuple):
+            raise forms.ValidationError(self.error_messages["invalid_list"], code="invalid_list")
         # Where the choices all run at the same time they are radio buttons, and "none" sends "".
-        return super().clean([pk for pk in value if pk != ""] if isinstance(value, list | tuple) else value)
+        chosen = [str(pk) for pk in value if pk != ""]
+        if not all(pk.isascii() and pk.isdigit() and len(pk) <= 19 and 0 < int(pk) <= self.LARGEST_ID for pk in chosen):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return sorted({int(pk) for pk in chosen})
 
 
 def pre_events_field() -> SessionChoiceField:
-    return SessionChoiceField(queryset=Session.objects.none(), required=False, label=_("Pre-events and workshops"))
+    return SessionChoiceField(required=False, label=_("Pre-events and workshops"))
 
 
 class SessionOptionsMixin:
     """Offers the conference's sessions with sign-up, each with its seats left; the service refuses
     overlaps under lock, and a full session means a place in its queue."""
 
-    def offer_sessions(self, conference: Conference) -> None:
-        self.conference = conference
-        self.fields["pre_events"].queryset = selectors.bookable_sessions(conference)
-
     @cached_property
     def sessions(self) -> list[Session]:
         """Read only when the page shows them, not when a submitted form is accepted."""
-        return list(self.fields["pre_events"].queryset)
+        return list(selectors.bookable_sessions(self.conference))
 
     @cached_property
     def overlaps(self) -> dict[int, list[Session]]:
@@ -130,7 +137,7 @@ class PreEventsForm(SessionOptionsMixin, forms.Form):
 
     def __init__(self, *args, conference: Conference, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.offer_sessions(conference)
+        self.conference = conference
 
 
 class RegistrationForm(SessionOptionsMixin, DetailsForm):
@@ -152,7 +159,7 @@ class RegistrationForm(SessionOptionsMixin, DetailsForm):
 
     def __init__(self, *args, conference: Conference, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.offer_sessions(conference)
+        self.conference = conference
         self.statement = selectors.privacy_statement(conference)
         self.fields["privacy_digest"].initial = privacy_digest(self.statement)
 

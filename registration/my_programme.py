@@ -26,14 +26,10 @@ from registration.models import ProgrammeFeed
 CALENDAR_REFRESH = datetime.timedelta(hours=1)
 
 
-def _conference(slug: str) -> Conference:
-    return get_object_or_404(Conference.objects.published(), slug=slug)
-
-
 @login_required
 @require_safe
 def my_programme(request: HttpRequest, slug: str) -> HttpResponse:
-    conference = _conference(slug)
+    conference = caching.published_conference(slug)
     mine = programme.load_programme(request.user, conference)
     feed = programme.programme_feed(request.user, conference)
     feed_url = settings.SITE_URL + feed.get_absolute_url()
@@ -50,7 +46,7 @@ def my_programme(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def renew_feed(request: HttpRequest, slug: str) -> HttpResponse:
     """A new secret address for the calendar feed; the old one stops working."""
-    conference = _conference(slug)
+    conference = caching.published_conference(slug)
     if request.method == "POST":
         programme.renew_programme_feed(request.user, conference)
         messages.success(

@@ -245,10 +245,12 @@ def seats_taken(session_ids: Collection[int]) -> dict[int, int]:
     )
 
 
-def places_left(conference: Conference) -> int:
-    """Places left as of when `conference` was read: its counter of places taken (kept by the
-    database with every registration, see agenda.Conference), so no query."""
-    return free(conference.capacity, conference.confirmed_registrations)
+def places_left(conference: Conference) -> int | None:
+    """Places left now (None: no limit), from the counter of places taken that the database
+    keeps with every registration (see agenda.Conference): read afresh, in one query, as
+    `conference` may be a cached copy."""
+    taken = Conference.objects.filter(pk=conference.pk).values_list("confirmed_registrations", flat=True).first()
+    return free(conference.capacity, taken or 0)
 
 
 def last_details(user: User) -> dict[str, Any]:

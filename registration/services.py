@@ -36,7 +36,7 @@ import itertools
 from collections.abc import Collection, Iterable
 from typing import Any, NamedTuple
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,6 +76,9 @@ PERSONAL_FIELDS = (
     "accessibility_needs",
 )
 
+# The constraint that keeps a user to one live registration per conference.
+ONE_LIVE = "one_live_registration_per_user_and_conference"
+
 Action = RegistrationChange.Action
 Status = Registration.Status
 
@@ -100,67 +103,74 @@ def register(
     a place in that session's queue.
 
     Locks the conference row, then the chosen sessions by primary key. Raises
-    RegistrationUnavailable, RegistrationClosed, AlreadyRegistered (carrying the
-    existing registration: a double submit never makes a second one),
-    PrivacyStatementChanged, InvalidSessionChoice or OverlappingSessions, before writing.
+    RegistrationUnavailable, RegistrationClosed, PrivacyStatementChanged,
+    InvalidSessionChoice or OverlappingSessions before writing, and AlreadyRegistered
+    (carrying the existing registration: a double submit never makes a second one) when
+    the registration's row is refused; nothing is kept in any case.
     """
     chosen = set(session_ids)
     _check_optional(consents)
-    with transaction.atomic():
-        conference = _lock_conference(conference.pk)
-        if not conference.is_published or conference.is_cancelled:
-            raise RegistrationUnavailable
-        state = conference.registration_state
-        if not state.is_open:
-            raise RegistrationClosed(state.message)
-        existing = Registration.objects.live().filter(conference=conference, user=user).first()
-        if existing is not None:
-            raise AlreadyRegistered(existing)
-        if privacy_statement != selectors.privacy_statement(conference):
-            raise PrivacyStatementChanged
-        sessions = _lock_sessions(conference, chosen)
-        _check_not_past(sessions)
-        check_session_choice(sessions, chosen=chosen, already_booked=set())
+    try:
+        with transaction.atomic():
+            conference = _lock_conference(conference.pk)
+            if not conference.is_published or conference.is_cancelled:
+                raise RegistrationUnavailable
+            state = conference.registration_state
+            if not state.is_open:
+                raise RegistrationClosed(state.message)
+            if privacy_statement != selectors.privacy_statement(conference):
+                raise PrivacyStatementChanged
+            sessions = _lock_sessions(conference, chosen)
+            _check_not_past(sessions)
+            check_session_choice(sessions, chosen=chosen, already_booked=set())
 
-        now = timezone.now()
-        tally = _tally_as_locked(conference)
-        registration = Registration.objects.create(
-            conference=conference,
-            user=user,
-            number=tally.last_number + 1,
-            status=_status_for_newcomer(conference, tally),
-            privacy_statement_agreed=privacy_statement,
-            privacy_agreed_at=now,
-            created_at=now,
-            status_changed_at=now,
-            **{_CONSENT_FLAGS[purpose]: purpose not in consents for purpose in _CONSENT_FLAGS},
-            **_only_details(details),
-        )
-        Consent.objects.bulk_create(
-            [
-                Consent(registration=registration, purpose=purpose, text=text, given_at=now)
-                for purpose, text in [
-                    (Consent.Purpose.PRIVACY, privacy_statement),
-                    *((purpose, str(CONSENT_TEXTS[purpose])) for purpose in sorted(consents)),
+            now = timezone.now()
+            tally = _tally_as_locked(conference)
+            registration = Registration.objects.create(
+                conference=conference,
+                user=user,
+                number=tally.last_number + 1,
+                status=_status_for_newcomer(conference, tally),
+                privacy_statement_agreed=privacy_statement,
+                privacy_agreed_at=now,
+                created_at=now,
+                status_changed_at=now,
+                **{_CONSENT_FLAGS[purpose]: purpose not in consents for purpose in _CONSENT_FLAGS},
+                **_only_details(details),
+            )
+            Consent.objects.bulk_create(
+                [
+                    Consent(registration=registration, purpose=purpose, text=text, given_at=now)
+                    for purpose, text in [
+                        (Consent.Purpose.PRIVACY, privacy_statement),
+                        *((purpose, str(CONSENT_TEXTS[purpose])) for purpose in sorted(consents)),
+                    ]
                 ]
-            ]
-        )
-        bookings = _queue_bookings(registration, sessions, now=now)
-        seated = _fill_seats(sessions, now=now)
-        seated_ids = {booking.pk for booking in seated}
-        pre_events = {
-            booking.session.code: Booking.Status.CONFIRMED if booking.pk in seated_ids else Booking.Status.WAITLISTED
-            for booking in bookings
-        }
-        _record(
-            registration,
-            Action.REGISTERED,
-            actor=user,
-            details={"status": registration.status, "pre_events": pre_events},
-        )
-        # Everyone waiting is ahead of a newcomer.
-        _announce_outcome(registration, position=tally.waiting + 1)
-        _announce_seats(seated, skip={registration.pk})
+            )
+            bookings = _queue_bookings(registration, sessions, now=now)
+            seated = _fill_seats(sessions, now=now)
+            seated_ids = {booking.pk for booking in seated}
+            pre_events = {
+                booking.session.code: (
+                    Booking.Status.CONFIRMED if booking.pk in seated_ids else Booking.Status.WAITLISTED
+                )
+                for booking in bookings
+            }
+            _record(
+                registration,
+                Action.REGISTERED,
+                actor=user,
+                details={"status": registration.status, "pre_events": pre_events},
+            )
+            # Everyone waiting is ahead of a newcomer.
+            _announce_outcome(registration, position=tally.waiting + 1)
+            _announce_seats(seated, skip={registration.pk})
+    except IntegrityError as error:
+        # A second live registration is refused by its constraint when inserted: no query looks
+        # for one first on every registration of a burst. Nothing of it is kept.
+        if getattr(error.__cause__, "diag", None) is None or error.__cause__.diag.constraint_name != ONE_LIVE:
+            raise
+        raise AlreadyRegistered(Registration.objects.live().get(conference=conference, user=user)) from error
     return registration
 
 
@@ -476,7 +486,10 @@ def _check_not_past(sessions: list[Session]) -> None:
 
 def _lock_conference(conference_id: int) -> Conference:
     # Not a key update: rows that refer to the conference may still be added meanwhile.
-    return Conference.objects.select_for_update(no_key=True).get(pk=conference_id)
+    conference = Conference.objects.select_for_update(no_key=True).filter(pk=conference_id).first()
+    if conference is None:  # deleted since a page read it (views read a cached copy)
+        raise RegistrationUnavailable
+    return conference
 
 
 def _lock_sessions(conference: Conference, session_ids: set[int]) -> list[Session]:

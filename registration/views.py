@@ -11,12 +11,13 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import personal_data
 from accounts.forms import DeleteAccountForm
+from agenda import caching
 from agenda.models import Conference
 from conference.ratelimit import limit_posts
 from registration import privacy, selectors, services, tickets
@@ -81,7 +82,7 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
                 request.user,
                 conference,
                 details=form.details(),
-                session_ids=[session.pk for session in form.cleaned_data["pre_events"]],
+                session_ids=form.cleaned_data["pre_events"],
                 privacy_statement=form.statement,
                 consents=form.consents(),
             )
@@ -148,7 +149,7 @@ def pre_events(request: HttpRequest, registration: Registration) -> HttpResponse
         try:
             services.change_bookings(
                 registration,
-                session_ids=[session.pk for session in form.cleaned_data["pre_events"]],
+                session_ids=form.cleaned_data["pre_events"],
                 actor=request.user,
             )
         except (InvalidSessionChoice, OverlappingSessions) as error:
@@ -250,8 +251,9 @@ def delete_account(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _conference(slug: str) -> Conference:
-    """Unpublished and cancelled conferences do not exist for attendees."""
-    return get_object_or_404(Conference.objects.published(), slug=slug)
+    """Unpublished and cancelled conferences do not exist for attendees. A copy from the
+    cache: the services read the conference again under their lock before they write."""
+    return caching.published_conference(slug)
 
 
 def _detail_context(request: HttpRequest, registration: Registration) -> dict:

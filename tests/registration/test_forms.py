@@ -132,12 +132,29 @@ def test_only_sessions_of_this_conference_with_sign_up_are_offered():
     elsewhere = PreEventFactory()
     BookingFactory(session=workshop, registration__conference=conference)
 
-    form = PreEventsForm({"pre_events": [str(elsewhere.pk)]}, conference=conference)
+    form = PreEventsForm(conference=conference)
 
     assert [option["session"] for option in form.session_options()] == [workshop]
     assert form.session_options()[0]["seats_left"] == 1
+
+
+def test_pre_events_are_read_as_ids_and_checked_by_the_service_alone(django_assert_num_queries):
+    conference = ConferenceFactory()
+    elsewhere = PreEventFactory()
+
+    # Whether a session is offered is checked once, under the service's lock (test_views).
+    with django_assert_num_queries(0):
+        form = PreEventsForm({"pre_events": [str(elsewhere.pk), "", str(elsewhere.pk)]}, conference=conference)
+        assert form.is_valid()
+    assert form.cleaned_data["pre_events"] == [elsewhere.pk]
+
+
+@pytest.mark.parametrize("sent", [["abc"], ["-3"], ["0"], ["1.5"], ["٣"], ["9" * 19], ["9" * 5000]])
+def test_pre_events_that_name_no_session_id_are_refused_by_the_form(sent):
+    form = PreEventsForm({"pre_events": sent}, conference=ConferenceFactory())
+
     assert not form.is_valid()
-    assert "pre_events" in form.errors
+    assert form.errors["pre_events"] == ["Choose pre-events from the list; one of those sent is not offered here."]
 
 
 def test_ticked_sessions_stay_ticked_when_the_form_comes_back_with_errors():

@@ -234,7 +234,7 @@ def test_register_again_from_the_form_page_goes_to_the_registration(client, atte
         ({"organisation_type": "pirate"}, "organisation_type", "Choose one of the organisation types in the list."),
         ({"privacy_agreed": ""}, "privacy_agreed", "Agree to the privacy statement to register."),
         ({"privacy_digest": "0" * 64}, "privacy_agreed", "The privacy statement has changed since the form was opened"),
-        ({"pre_events": ["99999999"]}, "pre_events", "one of those sent is not offered here"),
+        ({"pre_events": ["99999999"]}, "pre_events", "One of the chosen pre-events cannot be booked for this"),
         ({"pre_events": ["abc"]}, "pre_events", "one of those sent is not offered here"),
         (
             {"dietary_requirements": "x\x00y"},
@@ -298,7 +298,7 @@ def test_register_for_a_pre_event_of_another_conference_is_refused(client, atten
     response = client.post(register_url(conference), form_data(conference, sessions=[elsewhere]))
 
     assert response.status_code == 400
-    assert "one of those sent is not offered here" in text(response)
+    assert "One of the chosen pre-events cannot be booked for this conference." in text(response)
     assert not Booking.objects.exists()
     assert not Registration.objects.exists()
 
@@ -507,7 +507,7 @@ def test_my_registration_page_takes_the_same_queries_for_one_and_many_bookings(
     client.get(mine_url(few))  # warm the session and the cached lookups, site-wide and per conference
     client.get(mine_url(many))
 
-    with django_assert_num_queries(5) as few_queries:
+    with django_assert_num_queries(4) as few_queries:
         client.get(mine_url(few))
     with django_assert_num_queries(len(few_queries.captured_queries)):
         client.get(mine_url(many))
