@@ -164,10 +164,11 @@ gunicorn worker that served the downloads; *peak* is the kernel's high-water mar
 them, so the memory an export needs is *peak* less *before*: the same for {args.attendees:,}
 rows as for a fifteenth of them. *`COPY`* is PostgreSQL writing the same query as CSV to a
 client that discards it (`psycopg2` `copy_expert`, the export's own SQL, without labels or
-date formatting): the floor. The export has PostgreSQL write each line whole (labels, ISO 8601
-dates in the conference's zone, formula neutralising, quoting), so what it adds to the floor is
-that formatting, the rows passing through Python a chunk at a time and the trip through
-gunicorn; *÷ `COPY`* is that ratio. Each download also writes an export record."""
+date formatting): the floor. The export is PostgreSQL's `COPY` too, of that query wrapped in
+its formatting (labels, ISO 8601 dates in the conference's zone, formula neutralising), streamed
+while PostgreSQL writes; what it adds to the floor is that formatting, the line ends turned into
+CRLF a chunk at a time, the request itself (session, permissions, the export record) and the
+trip through gunicorn; *÷ `COPY`* is that ratio."""
     )
     runner.write_section(
         "export",

@@ -1,17 +1,19 @@
 """Attendee lists as CSV: the one exporter behind the staff pages and the admin action.
 
 Every list is a tuple of columns in a fixed, documented order (docs/exports.md) and a
-queryset of rows as tuples in that order. The file is written row by row from a server-side cursor and
-streamed, so memory stays flat whatever the size; headers and labels are resolved in the
-request's language before streaming starts. Each download leaves an ExportRecord.
+queryset of rows as tuples in that order. PostgreSQL writes the file (COPY) and it is
+streamed while it writes, so memory stays flat whatever the size; headers and labels are
+resolved in the request's language before streaming starts. Each download leaves an ExportRecord.
 """
 
 import csv
 import datetime
 import json
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +32,6 @@ from django_countries import countries
 
 from agenda.models import Conference, Session
 from registration.models import Booking, ExportRecord, Registration
-
-# Rows fetched per round trip of the server-side cursor, sent to the client as one chunk.
-FETCH_ROWS = 2000
 
 # ICU's root collation sorts Ł after L and Ź with Z, where the database's C collation
 # would put every accented capital after z.
@@ -335,15 +334,24 @@ def session_list(session: Session, *, omit: list[str]) -> AttendeeList:
 
 # Writing ----------------------------------------------------------------------------
 #
-# PostgreSQL writes each line whole: labels, dates in the conference's zone, the formula guard
-# and the quoting are SQL around the list's own query, so Python only passes lines on and an
-# export costs little more than PostgreSQL's COPY of that query. The rules are those of
-# `neutralise` and of Python's csv writer (minimal quoting, CRLF line ends), which the tests
-# hold the file to byte for byte.
+# PostgreSQL writes the file: labels, dates in the conference's zone and the formula guard
+# are SQL around the list's own query, and its COPY writes that as CSV (its quoting is the
+# csv module's minimal quoting: a cell with the delimiter, a quote or a line break is quoted,
+# quotes doubled; an empty cell is NULL, written bare). Python only turns PostgreSQL's line
+# ends into CRLF and passes the rows on, so an export costs little more than COPY of the
+# query itself. The tests hold the file byte for byte to `neutralise` and Python's csv writer.
+
+# Rows passed to the response at a time.
+CHUNK_ROWS = 2000
+# Chunks PostgreSQL may write ahead of the response: what memory an export holds at most.
+CHUNKS_AHEAD = 4
 
 # FORMULA_TRIGGERS and PLAIN_NUMBER as PostgreSQL regular expressions.
 _SQL_TRIGGER = r"'^[=+@\t\r-]'"
 _SQL_PLAIN_NUMBER = f"'^{PLAIN_NUMBER.pattern}$'"
+# The code points of _SUSPECT_STARTS: a cell starting with none of them needs no guard, which
+# ascii() tells far more cheaply than a regular expression.
+_SQL_SUSPECT_STARTS = ", ".join(str(ord(character)) for character in sorted(_SUSPECT_STARTS))
 
 
 class _Line:
@@ -364,76 +372,115 @@ def _labels() -> dict[str, dict[str, str]]:
     }
 
 
-# Kinds whose cells PostgreSQL writes finished: an ISO 8601 date never starts like a formula
-# nor holds a delimiter or a quote, and yes/no are guarded and quoted before they are passed.
-_FINISHED_KINDS = frozenset({"datetime", "yes_no"})
-
-
-def _python_quoted(value: str, delimiter: str) -> str:
-    return csv.writer(_Line(), delimiter=delimiter, lineterminator="").writerow([value])
-
-
-def _formatted(column: Column, value: str, labels: dict, delimiter: str) -> tuple[str, list]:
-    """SQL of one cell's text as written (NULL for an empty cell), and its parameters."""
+def _cell(column: Column, value: str, labels: dict) -> tuple[str, list]:
+    """SQL of one cell as written (NULL when empty) but for the formula guard, and its parameters."""
     if column.kind == "text":
-        return f"{value}::text", []
+        return f"NULLIF({value}::text, '')", []
     if column.kind == "datetime":
         # In the zone set for the transaction, as isoformat(timespec="seconds") writes it.
         return f"""to_char({value}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')""", []
     if column.kind == "yes_no":
-        yes, no = (_python_quoted(neutralise(gettext(word)), delimiter) for word in ("yes", "no"))
+        yes, no = (neutralise(gettext(word)) for word in ("yes", "no"))
         return f"CASE WHEN {value} THEN %s ELSE %s END", [yes, no]
     # A value without a label is written as stored.
-    return f"COALESCE(%s::jsonb ->> {value}, {value})", [json.dumps(labels[column.kind])]
+    return f"NULLIF(COALESCE(%s::jsonb ->> {value}, {value}), '')", [json.dumps(labels[column.kind])]
+
+
+# Kinds whose cells never start like a formula: an ISO 8601 date, and yes/no guarded in Python.
+_SAFE_KINDS = frozenset({"datetime", "yes_no"})
 
 
 def _guarded(cell: str) -> str:
-    """`neutralise` in SQL."""
+    """`neutralise` in SQL. Most cells start with none of the suspect characters, which one
+    ascii() tells; only the others are looked at more closely."""
     stripped = f"ltrim({cell}, ' ')"
     return (
-        f"CASE WHEN {stripped} ~ {_SQL_TRIGGER} AND {stripped} !~ {_SQL_PLAIN_NUMBER}"
-        f" THEN '''' || {cell} ELSE {cell} END"
+        f"CASE WHEN ascii({cell}) IN ({_SQL_SUSPECT_STARTS}) AND {stripped} ~ {_SQL_TRIGGER}"
+        f" AND {stripped} !~ {_SQL_PLAIN_NUMBER} THEN '''' || {cell} ELSE {cell} END"
     )
 
 
-def _quoted(cell: str, delimiter: str) -> str:
-    """A cell as csv.writer quotes it: only when it holds the delimiter, a quote or a line break."""
-    special = f"""'[{delimiter}"\\r\\n]'"""
-    return f"""CASE WHEN {cell} ~ {special} THEN '"' || replace({cell}, '"', '""') || '"' ELSE {cell} END"""
+def _copy_sql(export: AttendeeList, dialect: str) -> str:
+    """COPY of the list's own query, wrapped so that each column is its cell as written.
 
-
-def _lines_sql(export: AttendeeList, dialect: str) -> tuple[str, list]:
-    """The list's own query wrapped so that each row is one finished line of the file.
-
-    Most rows need neither quotes nor the formula guard: their cells joined as they are form
-    the line. One test on that joined line finds the others (a delimiter more than the cells
-    need, a quote, a line break, or a cell starting like a formula), and only those are
-    written cell by cell. Each layer is a subquery PostgreSQL keeps apart (ORDER BY,
-    OFFSET 0), so the rows keep the list's order and each cell is computed once, however
-    often the next layer reads it."""
+    The cells are computed in a subquery PostgreSQL keeps apart (ORDER BY, OFFSET 0), so the
+    rows keep the list's order and the guard reads each cell without computing it again.
+    COPY takes no parameters: they are bound by psycopg2's quoting, as for any query."""
     rows_sql, rows_params = export.rows.query.sql_with_params()
     labels = _labels()
-    delimiter = DELIMITERS[dialect]
     positions = range(len(export.columns))
-    formatted, params = [], []
+    cells, params = [], []
     for i, column in zip(positions, export.columns, strict=True):
-        sql, cell_params = _formatted(column, f"raw{i}", labels, delimiter)
-        formatted.append(f"COALESCE({sql}, '')")
+        sql, cell_params = _cell(column, f"raw{i}", labels)
+        cells.append(sql)
         params += cell_params
-    finished = [column.kind in _FINISHED_KINDS for column in export.columns]
-    joined = f" || '{delimiter}' || ".join(f"cell{i}" for i in positions)
-    cell_by_cell = f" || '{delimiter}' || ".join(
-        f"cell{i}" if finished[i] else _quoted(_guarded(f"cell{i}"), delimiter) for i in positions
-    )
-    delimiters = f"octet_length(joined) - octet_length(replace(joined, '{delimiter}', ''))"
-    plain = f"""{delimiters} = {len(positions) - 1} AND joined !~ '["\\r\\n]|(^|{delimiter}) *[=+@\\t-]'"""
-    raw, cells = (", ".join(f"{name}{i}" for i in positions) for name in ("raw", "cell"))
+    written = [
+        f"cell{i}" if column.kind in _SAFE_KINDS else _guarded(f"cell{i}")
+        for i, column in zip(positions, export.columns, strict=True)
+    ]
+    raw, named = (", ".join(f"{name}{i}" for i in positions) for name in ("raw", "cell"))
     # Only names and constants of this module are written into the SQL; values are parameters.
-    formatting = f"SELECT {', '.join(formatted)} FROM ({rows_sql}) AS raw ({raw}) OFFSET 0"  # noqa: S608  # nosec B608
-    joining = f"SELECT {joined}, {cells} FROM ({formatting}) AS cells ({cells}) OFFSET 0"  # noqa: S608  # nosec B608
-    line = f"CASE WHEN {plain} THEN joined ELSE {cell_by_cell} END || E'\\r\\n'"
-    sql = f"SELECT {line} FROM ({joining}) AS joined (joined, {cells})"  # noqa: S608  # nosec B608
-    return sql, params + list(rows_params)
+    formatting = f"SELECT {', '.join(cells)} FROM ({rows_sql}) AS raw ({raw}) OFFSET 0"  # noqa: S608  # nosec B608
+    query = f"SELECT {', '.join(written)} FROM ({formatting}) AS cells ({named})"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        bound = cursor.mogrify(query, params + list(rows_params)).decode()
+    return f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, DELIMITER '{DELIMITERS[dialect]}')"
+
+
+class _Chunks:
+    """Takes what COPY writes, a row at a time, and queues it in chunks of CHUNK_ROWS rows with CRLF ends."""
+
+    def __init__(self, chunks: queue.Queue) -> None:
+        self.chunks = chunks
+        self.rows: list[bytes] = []
+
+    def write(self, row: bytes) -> None:
+        # Each write is one whole row ending in "\n"; a line break inside a quoted cell stays.
+        self.rows.append(row[:-1])
+        if len(self.rows) == CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.chunks.put((len(self.rows), b"\r\n".join(self.rows) + b"\r\n"))
+            self.rows = []
+
+
+_END = object()
+
+
+def _copied(sql: str) -> Iterator[tuple[int, bytes]]:
+    """Run the COPY and yield its rows as (how many, bytes) while PostgreSQL still writes.
+
+    psycopg2's copy_expert returns only at the end, so it runs in a thread of its own, on
+    this request's connection, at most CHUNKS_AHEAD chunks ahead of the response. If the
+    response ends early (the client went away) the COPY is cancelled."""
+    chunks: queue.Queue = queue.Queue(maxsize=CHUNKS_AHEAD)
+    with connection.cursor() as cursor:
+
+        def copy() -> None:
+            try:
+                writer = _Chunks(chunks)
+                cursor.copy_expert(sql, writer)
+                writer.flush()
+                chunks.put(_END)
+            except BaseException as error:  # raised again on the response's side
+                chunks.put(error)
+
+        copying = threading.Thread(target=copy, name="csv-export", daemon=True)
+        copying.start()
+        try:
+            while (chunk := chunks.get()) is not _END:
+                if isinstance(chunk, Exception):
+                    raise chunk
+                yield chunk
+        finally:
+            if copying.is_alive():
+                connection.connection.cancel()
+                while copying.is_alive():  # emptied, so that the COPY never waits for room
+                    with suppress(queue.Empty):
+                        chunks.get(timeout=0.05)
+            copying.join()
 
 
 def _header(column: Column, conference: Conference) -> str:
@@ -442,18 +489,14 @@ def _header(column: Column, conference: Conference) -> str:
     return str(column.label)
 
 
-def _stream(export: AttendeeList, record: ExportRecord, dialect: str) -> Iterator[str]:
+def _stream(export: AttendeeList, record: ExportRecord, dialect: str) -> Iterator[bytes]:
     header = [_header(column, export.conference) for column in export.columns]
     header_line = csv.writer(_Line(), delimiter=DELIMITERS[dialect], lineterminator="\r\n").writerow(header)
-    sql, params = _lines_sql(export, dialect)
     rows = 0
     finished = False
     try:
         # The header goes out at once, so the browser shows the download while the query runs.
-        yield (BYTE_ORDER_MARK if dialect != Dialect.CSV else "") + header_line
-        # Inside a transaction the named cursor streams; outside one PostgreSQL would first
-        # copy the whole result aside (WITH HOLD) before sending the first row.
-        # The cursor is closed before the transaction ends, even when the client goes away.
+        yield ((BYTE_ORDER_MARK if dialect != Dialect.CSV else "") + header_line).encode()
         with transaction.atomic():
             # PostgreSQL writes dates in the conference's zone: set for this transaction, and
             # set back after the list when it ran inside a longer one. If the list fails
@@ -464,11 +507,9 @@ def _stream(export: AttendeeList, record: ExportRecord, dialect: str) -> Iterato
                     [export.conference.timezone],
                 )
                 ((zone_before, _),) = cursor.fetchall()
-            with closing(connection.chunked_cursor()) as cursor:
-                cursor.execute(sql, params)
-                while lines := cursor.fetchmany(FETCH_ROWS):
-                    rows += len(lines)
-                    yield "".join(line for (line,) in lines)
+            for count, chunk in _copied(_copy_sql(export, dialect)):
+                rows += count
+                yield chunk
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone_before])
         finished = True

@@ -2,8 +2,10 @@ import csv
 import datetime as dt
 import io
 import re
+import threading
 import zoneinfo
 
+import psycopg2.extensions
 import pytest
 from django.conf import settings
 from django.contrib.admin import AdminSite
@@ -354,17 +356,12 @@ def test_attendee_csv_neutralises_formulas_but_keeps_a_phone_number(client, expo
     assert row[header.index("Job title")] == "+34 963 123 456"
 
 
-def test_attendee_csv_leaves_out_the_personal_details_asked_and_does_not_read_them(client, exporter, conference):
+def test_attendee_csv_leaves_out_the_personal_details_asked_and_does_not_read_them(
+    client, exporter, conference, copies
+):
     RegistrationFactory(conference=conference, user=UserFactory(email="private@example.eu"))
     response = client.get(attendees_url(conference, "omit=email&omit=name&omit=dietary_requirements"))
-    statements = []
-
-    def spy(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(spy):
-        header, row = rows(response)
+    header, row = rows(response)
 
     assert header == [
         column
@@ -373,7 +370,8 @@ def test_attendee_csv_leaves_out_the_personal_details_asked_and_does_not_read_th
     ]
     assert len(row) == len(header)
     assert "private@example.eu" not in ",".join(row)
-    export_query = next(sql for sql in statements if 'FROM "registration_registration"' in sql)
+    (export_query,) = copies
+    assert 'FROM "registration_registration"' in export_query
     assert '"registration_user"' not in export_query
     assert ExportRecord.objects.get().columns == [
         "number",
@@ -526,22 +524,32 @@ def test_attendee_csv_of_an_unknown_conference_is_404(client, exporter):
 # Streaming, the record and the file name -------------------------------------------------
 
 
-def test_attendee_csv_streams_rows_from_a_server_side_cursor(client, exporter, conference):
+@pytest.fixture
+def copies():
+    """The COPY statements this test's connection runs (psycopg2 runs them apart from
+    Django's execute wrappers), recorded by a cursor class that then runs them."""
+    statements = []
+
+    class RecordingCursor(psycopg2.extensions.cursor):
+        def copy_expert(self, sql, file, *args):
+            statements.append(sql)
+            return super().copy_expert(sql, file, *args)
+
+    connection.ensure_connection()
+    connection.connection.cursor_factory = RecordingCursor
+    yield statements
+    connection.connection.cursor_factory = psycopg2.extensions.cursor
+
+
+def test_attendee_csv_is_written_by_postgresql_and_streamed(client, exporter, conference, copies):
     RegistrationFactory.create_batch(3, conference=conference)
     response = client.get(attendees_url(conference))
-    cursors = []
-
-    def spy(execute, sql, params, many, context):
-        if 'FROM "registration_registration"' in sql:
-            cursors.append(context["cursor"].cursor.name)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(spy):
-        assert len(rows(response)) == 4
 
     assert response.streaming
-    assert len(cursors) == 1
-    assert cursors[0]  # a named cursor: PostgreSQL sends the rows as they are read
+    assert len(rows(response)) == 4
+    assert len(copies) == 1
+    assert copies[0].startswith("COPY (SELECT ")
+    assert copies[0].endswith(") TO STDOUT WITH (FORMAT csv, DELIMITER ',')")
 
 
 def test_attendee_csv_is_named_after_conference_and_time_and_never_cached(client, exporter, conference):
@@ -571,8 +579,12 @@ def test_attendee_csv_records_who_exported_what_and_how_many_rows(client, export
     assert record.finished_at is not None
 
 
-def test_interrupted_download_is_recorded_as_unfinished_with_the_rows_sent(rf, exporter, conference):
-    registrations = RegistrationFactory.build_batch(exports.FETCH_ROWS + 100, conference=conference, user=None)
+def test_interrupted_download_is_recorded_as_unfinished_and_stops_postgresql(
+    rf, exporter, conference, monkeypatch
+):
+    # Small chunks: PostgreSQL writes ahead until the response's queue is full, then waits.
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 10)
+    registrations = RegistrationFactory.build_batch(200, conference=conference, user=None)
     for number, registration in enumerate(registrations, start=1):
         registration.number = number
     Registration.objects.bulk_create(registrations)
@@ -586,9 +598,11 @@ def test_interrupted_download_is_recorded_as_unfinished_with_the_rows_sent(rf, e
     close_early(response)
 
     assert header.startswith(b"\xef\xbb\xbfRegistration number")
-    assert first_chunk.count(b"\r\n") == exports.FETCH_ROWS
+    assert first_chunk.count(b"\r\n") == 10
+    assert not any(thread.name == "csv-export" for thread in threading.enumerate())
+    # The COPY was cancelled and rolled back; the connection goes on.
     record = ExportRecord.objects.get()
-    assert record.rows == exports.FETCH_ROWS
+    assert record.rows == 10
     assert record.finished_at is None
 
 
