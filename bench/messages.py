@@ -34,21 +34,11 @@ def main() -> None:
         from outbox.emails import INSERT_BATCH
         from outbox.models import OutgoingEmail
         from registration import messaging
-        from registration.models import Message, User
+        from registration.models import User
 
         conference = Conference.objects.get(slug="bench")
         organiser = User.objects.get(email="organiser@example.org")
-        message = Message.objects.create(
-            conference=conference,
-            statuses=["confirmed"],
-            essential=True,
-            language="en",
-            subject_en="Room change at {conference}",
-            body_en="Dear {given_name} {family_name},\n\nThe opening moves to the Auditorium.\n\n{my_registration_url}",
-            subject_es="Cambio de sala en {conference}",
-            body_es="Hola {given_name} {family_name}:\n\nLa apertura pasa al Auditorio.\n\n{my_registration_url}",
-            created_by=organiser,
-        )
+        message = draft(conference, organiser)
         cookie = {"Cookie": site.session_cookie("organiser@example.org"), **runner.FORWARDED_HTTPS}
 
         started = time.monotonic()
@@ -60,17 +50,7 @@ def main() -> None:
         messaging.start_sending(message.pk, actor=organiser)
         click_seconds = time.monotonic() - started
 
-        broker_queue = current_app.conf.task_default_queue
-        with current_app.connection_for_write() as connection:
-            connection.default_channel.queue_purge(broker_queue)
-        started = time.monotonic()
-        # What the task does, to the end (a busy machine may pass the task's own time budget,
-        # where it would hand the rest to a fresh task).
-        while messaging.queue_batch(message.pk):
-            pass
-        queue_seconds = time.monotonic() - started
-        with current_app.connection_for_write() as connection:
-            published = connection.default_channel.client.llen(broker_queue)
+        queue_seconds, published = write_outbox(message)
         queued = OutgoingEmail.objects.filter(conference=conference, kind=message.email_kind).count()
         message.refresh_from_db()
         assert queued == message.recipient_count, (queued, message.recipient_count)
@@ -114,6 +94,44 @@ def main() -> None:
         body=body,
         site=site,
     )
+
+
+def draft(conference, organiser):
+    """A message to every confirmed attendee of `conference`, in two languages, as a draft."""
+    from registration.models import Message
+
+    return Message.objects.create(
+        conference=conference,
+        statuses=["confirmed"],
+        essential=True,
+        language="en",
+        subject_en="Room change at {conference}",
+        body_en="Dear {given_name} {family_name},\n\nThe opening moves to the Auditorium.\n\n{my_registration_url}",
+        subject_es="Cambio de sala en {conference}",
+        body_es="Hola {given_name} {family_name}:\n\nLa apertura pasa al Auditorio.\n\n{my_registration_url}",
+        created_by=organiser,
+    )
+
+
+def write_outbox(message) -> tuple[float, int]:
+    """Run the sending task's batches for `message` (sent already) to the end, as a worker
+    would, with no worker running: (seconds, delivery tasks it handed to the broker)."""
+    from celery import current_app
+
+    from registration import messaging
+
+    broker_queue = current_app.conf.task_default_queue
+    with current_app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(broker_queue)
+    started = time.monotonic()
+    # What the task does, to the end (a busy machine may pass the task's own time budget,
+    # where it would hand the rest to a fresh task).
+    while messaging.queue_batch(message.pk):
+        pass
+    seconds = time.monotonic() - started
+    with current_app.connection_for_write() as connection:
+        published = connection.default_channel.client.llen(broker_queue)
+    return seconds, published
 
 
 if __name__ == "__main__":
