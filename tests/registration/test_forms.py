@@ -129,7 +129,7 @@ def test_only_sessions_of_this_conference_with_sign_up_are_offered():
     workshop = PreEventFactory(conference=conference, capacity=2)
     SessionFactory(conference=conference)
     PreEventFactory(conference=conference, status="cancelled")
-    elsewhere = PreEventFactory()
+    PreEventFactory()  # of another conference
     BookingFactory(session=workshop, registration__conference=conference)
 
     form = PreEventsForm(conference=conference)
