@@ -579,7 +579,7 @@ def test_attendee_csv_records_who_exported_what_and_how_many_rows(client, export
     assert record.finished_at is not None
 
 
-def test_interrupted_download_is_recorded_as_unfinished_and_stops_postgresql(
+def test_interrupted_download_is_recorded_as_unfinished_and_the_connection_goes_on(
     rf, exporter, conference, monkeypatch
 ):
     # Small chunks: PostgreSQL writes ahead until the response's queue is full, then waits.
