@@ -13,7 +13,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -507,9 +507,12 @@ def _stream(export: AttendeeList, record: ExportRecord, dialect: str) -> Iterato
                     [export.conference.timezone],
                 )
                 ((zone_before, _),) = cursor.fetchall()
-            for count, chunk in _copied(_copy_sql(export, dialect)):
-                rows += count
-                yield chunk
+            # Closed before the transaction ends, even when the client goes away: the COPY's
+            # thread is done with the connection before anything else uses it.
+            with closing(_copied(_copy_sql(export, dialect))) as copied:
+                for count, chunk in copied:
+                    rows += count
+                    yield chunk
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone_before])
         finished = True
