@@ -207,6 +207,33 @@ def test_fifty_attendees_at_once_for_ten_places_get_ten_places_and_an_ordered_wa
 
 
 @pytest.mark.django_db(transaction=True)
+def test_one_attendee_submitting_from_five_tabs_at_once_is_registered_once(live_server):
+    conference = ConferenceFactory(capacity=PLACES)
+    attendee = UserFactory()
+    path = reverse("registration:register", kwargs={"slug": conference.slug})
+    tabs = browsers(live_server, [attendee] * 5)
+    forms = [tab.form_fields(path) for tab in tabs]
+
+    def submit(tab: Browser, index: int) -> tuple[int, str]:
+        fields = {**forms[index], **attendee_details(), "privacy_agreed": "on"}
+        status, _headers, page = tab.request("POST", path, fields)
+        return status, html.unescape(page)
+
+    answers = all_at_once(tabs, submit)
+
+    # The first to take the conference's lock registers; the unique constraint refuses the
+    # others, which are shown the registration made.
+    assert sorted(status for status, _page in answers) == [302, 409, 409, 409, 409]
+    registration = Registration.objects.get(conference=conference)
+    for status, page in answers:
+        if status == 409:
+            assert "You are already registered" in page
+            assert f"Your registration number is {registration.number}." in page
+    check_capacity(conference)
+    assert OutgoingEmail.objects.filter(conference=conference).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_fifty_attendees_at_once_for_a_ten_seat_pre_event_get_ten_seats_and_an_ordered_queue(live_server):
     conference = ConferenceFactory(capacity=500)
     workshop = PreEventFactory(conference=conference, capacity=PLACES)
