@@ -11,6 +11,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from agenda.models import Conference
 from outbox.emails import build_message
 from outbox.models import OutgoingEmail
 from registration import services
@@ -289,6 +290,18 @@ def test_register_with_errors_puts_the_summary_first_and_links_each_error_to_its
         if target.tag != "fieldset":
             assert target.get("aria-invalid") == "true"
     assert main.get_element_by_id("id_family_name").get("aria-invalid") is None
+
+
+def test_register_for_a_conference_deleted_since_its_page_was_cached_answers_404(client, attendee):
+    conference = ConferenceFactory()
+    data = form_data(conference)
+    assert client.get(register_url(conference)).status_code == 200  # the conference now in the cache
+    Conference.objects.filter(pk=conference.pk).delete()
+
+    response = client.post(register_url(conference), data)
+
+    assert response.status_code == 404
+    assert not Registration.objects.exists()
 
 
 def test_register_for_a_pre_event_of_another_conference_is_refused(client, attendee):
