@@ -89,16 +89,22 @@ def setup_django(env: dict[str, str]) -> None:
 
 def prepare(voters: int):
     """(Re)create the voting conference: one session, its poll open, `voters` confirmed attendees."""
+    from django.core.cache import cache
     from django.utils import timezone
 
+    from agenda import caching
     from agenda.models import Conference, Session
     from registration.models import Registration, User
     from voting import services
     from voting.models import Option, Poll
 
+    # Each round starts with fresh rate-limit windows: the voters all come from one address.
+    cache.delete_pattern("allauth:rl:*")
     Registration.objects.filter(conference__slug=SLUG).delete()
     User.objects.filter(email__startswith="voting-").delete()
-    Conference.objects.filter(slug=SLUG).delete()
+    for previous in Conference.objects.filter(slug=SLUG):
+        caching.forget_conference(previous.pk, SLUG)
+        previous.delete()
     today = timezone.localdate()
     conference = Conference.objects.create(
         name="Smart voting bench", slug=SLUG, start_date=today, end_date=today, capacity=voters, is_published=True

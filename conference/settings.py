@@ -216,8 +216,8 @@ ACCOUNT_RATE_LIMITS = {
     "accessibility_report_failed": "60/10m/ip,300/d/ip",
     # Votes and upvotes, and questions from the room, per person (voting.identity.rate_key).
     # A whole venue may share one address behind its Wi-Fi: the address limits only stop a
-    # flood from one machine.
-    "voting_vote": "30/m/key,1000/m/ip",
+    # flood from one machine, and let a hall of 3,000 vote twice in a minute.
+    "voting_vote": "30/m/key,6000/m/ip",
     "voting_vote_failed": "60/m/key,1000/m/ip",
     "voting_question": "5/m/key,30/h/key,300/m/ip",
     "voting_question_failed": "60/m/key,300/m/ip",
