@@ -129,6 +129,7 @@ class _Post:
         ]
 
     def _run(self, *, counting: list, checked: list) -> bool:
+        """The script over these limits: whether the POST is within them all (then counted in `counting`)."""
         limits = counting + checked
         if not limits:
             return True
